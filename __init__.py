@@ -1,0 +1,3 @@
+from . import json_body
+from . import models
+from . import controllers

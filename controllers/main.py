@@ -1,0 +1,135 @@
+"""The REST endpoints. Thin: rules live on the models, the envelope in ir.http."""
+import base64
+import logging
+
+from odoo import http
+from odoo.exceptions import AccessDenied
+from odoo.http import request
+from odoo.modules import get_module_resource
+
+from .. import compat
+from ..models.jwt_provider_key import KeyConfigError
+from ..models.jwt_provider_token import InvalidToken
+from ..models.res_users import SignupDisabled, SignupRefused
+
+_logger = logging.getLogger(__name__)
+
+
+def _envelope(**kwargs):
+    return request.env['ir.http']._jwt_response(**kwargs)
+
+
+def _error(code, message, headers=None):
+    return _envelope(success=False, code=code, message=message, headers=headers)
+
+
+def _sudo(model):
+    return request.env[model].sudo()
+
+
+def _client_address():
+    return request.httprequest.remote_addr or ''
+
+
+def _require_post():
+    if request.httprequest.method != 'POST':
+        return _error(405, 'Method not allowed: use POST', headers={'Allow': 'POST, OPTIONS'})
+    return None
+
+
+def _image_mimetype(content):
+    if content.startswith(b'\xff\xd8'):
+        return 'image/jpeg'
+    if content.lstrip().startswith((b'<svg', b'<?xml')):
+        return 'image/svg+xml'
+    if content.startswith(b'GIF8'):
+        return 'image/gif'
+    return 'image/png'
+
+
+class JwtController(http.Controller):
+
+    @http.route('/api/login', type='http', auth='none', csrf=False, jwt_api=True)
+    def login(self, **kw):
+        refused = _require_post()
+        if refused:
+            return refused
+        email, password = kw.get('email'), kw.get('password')
+        Attempts = _sudo('jwt_provider.login_attempt')
+        address = _client_address()
+        retry_after = Attempts._retry_after(email, address)
+        if retry_after:
+            _logger.info('API login throttled for %s', address)
+            return _error(429, 'Too many failed logins, retry later',
+                          headers={'Retry-After': str(retry_after)})
+        try:
+            user = _sudo('res.users')._jwt_authenticate_password(email, password)
+        except AccessDenied:
+            Attempts._record_failure(email, address)
+            _logger.info('API login failed from %s', address)
+            return _error(400, 'Incorrect login')
+        Attempts._reset(email)
+        return self._token_answer(user)
+
+    @http.route('/api/register', type='http', auth='none', csrf=False, jwt_api=True)
+    def register(self, **kw):
+        refused = _require_post()
+        if refused:
+            return refused
+        try:
+            user = _sudo('res.users')._jwt_register(kw.get('email'), kw.get('password'), kw.get('name'))
+        except SignupDisabled:
+            return _error(501, 'Sign-up is disabled')
+        except SignupRefused as e:
+            return _error(400, str(e))
+        return self._token_answer(user)
+
+    @http.route('/api/refresh', type='http', auth='none', csrf=False, jwt_api=True)
+    def refresh(self, **kw):
+        refused = _require_post()
+        if refused:
+            return refused
+        ir_http = request.env['ir.http']
+        try:
+            user, tokens = _sudo('jwt_provider.token')._refresh(kw.get('refresh_token'))
+        except InvalidToken as e:
+            return ir_http._jwt_invalid_token(str(e))
+        except KeyConfigError as e:
+            return ir_http._jwt_misconfigured(e)
+        return _envelope(data=dict(user=user._jwt_login_data(), **tokens))
+
+    @http.route('/api/me', type='http', auth='jwt', csrf=False)
+    def me(self, **kw):
+        return _envelope(data=request.env.user._jwt_profile_data(request.httprequest.host_url))
+
+    @http.route('/api/logout', type='http', auth='jwt', csrf=False)
+    def logout(self, **kw):
+        everywhere = str(kw.get('all', '')).lower() in ('1', 'true', 'yes')
+        token = request.env['ir.http']._jwt_bearer_token()
+        _sudo('jwt_provider.token')._logout(token, everywhere=everywhere)
+        return _envelope()
+
+    @http.route('/api/ping', type='http', auth='none', csrf=False, jwt_api=True)
+    def ping(self, **kw):
+        """Unauthenticated health check; the benchmark's floor."""
+        return _envelope(data={'pong': True})
+
+    @http.route('/web/avatar/<int:user_id>', type='http', auth='none')
+    def avatar(self, user_id, **kw):
+        """The user's avatar, or Odoo's placeholder, as the original served it."""
+        user = _sudo('res.users').browse(user_id).exists()
+        image = compat.user_image(user) if user else False
+        if image:
+            content = base64.b64decode(image)
+        else:
+            with open(get_module_resource('web', 'static/src/img', 'placeholder.png'), 'rb') as f:
+                content = f.read()
+        return request.make_response(content, headers=[
+            ('Content-Type', _image_mimetype(content)), ('Cache-Control', 'public, max-age=3600')])
+
+    def _token_answer(self, user):
+        try:
+            tokens = _sudo('jwt_provider.token')._issue_pair(user)
+        except KeyConfigError as e:
+            return request.env['ir.http']._jwt_misconfigured(e)
+        return _envelope(data=dict(user=user._jwt_login_data(), **tokens))

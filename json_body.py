@@ -1,0 +1,76 @@
+"""JSON bodies for ``type='http'`` routes.
+
+Odoo treats every ``application/json`` request as JSON-RPC: a plain JSON
+object such as ``{"email": ..., "password": ...}`` sent to an ``http`` route
+fails with a 400 (after logging the whole body, password included), and a JSON
+array crashes with a 500. Mobile apps send exactly such bodies, so on
+databases where this addon is installed a JSON body that is not JSON-RPC is
+read as the route's parameters, like a form. JSON-RPC calls (bodies with a
+``jsonrpc``, ``method`` or ``params`` key) are untouched.
+"""
+import json
+import logging
+
+import odoo
+from odoo import http
+
+_logger = logging.getLogger(__name__)
+
+JSON_MIMETYPES = ('application/json', 'application/json-rpc')
+JSON_RPC_KEYS = ('jsonrpc', 'method', 'params')
+# Sentinel for a body that is not valid JSON (or not an object).
+JSON_BODY_INVALID = object()
+
+
+class JsonBodyHttpRequest(http.HttpRequest):
+    """An ``http`` request whose parameters come from a JSON object body.
+
+    An undecodable body leaves ``jwt_body_error`` set: API routes answer it
+    with a 400 in the envelope; other routes see no parameters.
+    """
+
+    def __init__(self, httprequest, body):
+        super(JsonBodyHttpRequest, self).__init__(httprequest)
+        self.jwt_body_error = None
+        if body is JSON_BODY_INVALID:
+            self.jwt_body_error = 'Invalid JSON body: a JSON object is expected'
+        else:
+            self.params.update(body)
+
+
+def _decode(httprequest):
+    try:
+        body = json.loads(httprequest.get_data().decode(httprequest.charset or 'utf-8') or '{}')
+    except (ValueError, RecursionError, UnicodeDecodeError):
+        return JSON_BODY_INVALID
+    return body if isinstance(body, dict) else JSON_BODY_INVALID
+
+
+def _addon_ir_http(db):
+    """The ``ir.http`` of ``db`` if this addon is installed there, else ``None``."""
+    try:
+        ir_http = odoo.registry(db)['ir.http']
+    except Exception:  # unknown or broken database: Odoo's own dispatch reports it
+        return None
+    return ir_http if hasattr(ir_http, '_jwt_json_request') else None
+
+
+_get_request = http.Root.get_request
+
+
+def get_request(self, httprequest):
+    if httprequest.mimetype in JSON_MIMETYPES and not httprequest.args.get('jsonp'):
+        db = httprequest.session.db
+        ir_http = _addon_ir_http(db) if db else None
+        if ir_http is not None:
+            body = _decode(httprequest)
+            if body is JSON_BODY_INVALID or not any(key in body for key in JSON_RPC_KEYS):
+                result = ir_http._jwt_json_request(httprequest, body)
+                if result is not None:
+                    return result
+    return _get_request(self, httprequest)
+
+
+# The request object is chosen before any model is reachable, so this is the
+# one place the addon has to hook Odoo's WSGI application itself.
+http.Root.get_request = get_request

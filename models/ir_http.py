@@ -1,0 +1,172 @@
+"""Request side of the addon: the ``jwt`` route auth type, bearer-token
+parsing, the JSON envelope, CORS and stateless responses.
+
+Everything is a classmethod of ``ir.http`` so other addons change it with
+``_inherit = 'ir.http'``; ``jwt_http`` is a thin facade over it.
+"""
+import json
+import logging
+
+import werkzeug.exceptions
+
+from odoo import SUPERUSER_ID, api, http, models
+from odoo.http import request
+
+from ..models.jwt_provider_key import KeyConfigError
+from ..models.jwt_provider_token import InvalidToken
+
+_logger = logging.getLogger(__name__)
+
+TOKEN_INVALID_MESSAGE = 'Token invalid or expired'
+CORS_HEADERS = 'Authorization, Content-Type, Accept, Origin, X-Requested-With'
+CORS_METHODS = 'GET, POST, PUT, PATCH, DELETE, OPTIONS'
+
+
+class JwtResponse(http.Response):
+    """A response that keeps the request stateless: it never sets the
+    ``session_id`` cookie, which Odoo otherwise adds to every response."""
+
+    def set_cookie(self, key, *args, **kwargs):
+        if key == 'session_id':
+            return
+        return super(JwtResponse, self).set_cookie(key, *args, **kwargs)
+
+
+class JwtAuthError(werkzeug.exceptions.HTTPException):
+    """Raised by the ``jwt`` auth type; carries the enveloped 498 (or 503) answer."""
+
+    def __init__(self, response):
+        super(JwtAuthError, self).__init__(response=response)
+        self.code = response.status_code
+
+
+class IrHttp(models.AbstractModel):
+    _inherit = 'ir.http'
+
+    # -- responses -----------------------------------------------------------
+    @classmethod
+    def _jwt_response(cls, data=None, success=True, message=None, code=200, headers=None):
+        """The addon's JSON envelope ``{"data", "success", "message"}``."""
+        body = json.dumps({'data': data, 'success': success, 'message': message}, default=str)
+        response = JwtResponse(body, status=code, mimetype='application/json')
+        for name, value in cls._jwt_cors_headers().items():
+            response.headers[name] = value
+        for name, value in (headers or {}).items():
+            response.headers[name] = value
+        return response
+
+    @classmethod
+    def _jwt_cors_headers(cls):
+        """CORS for browser apps. Tokens travel in a header, not a cookie, so a
+        wildcard origin exposes nothing; override to restrict it."""
+        return {
+            'Access-Control-Allow-Origin': '*',
+            'Access-Control-Allow-Headers': CORS_HEADERS,
+            'Access-Control-Allow-Methods': CORS_METHODS,
+            'Access-Control-Max-Age': '86400',
+        }
+
+    @classmethod
+    def _jwt_invalid_token(cls, reason=None):
+        _logger.info('JWT refused on %s: %s', request.httprequest.path, reason or 'invalid')
+        return cls._jwt_response(success=False, message=TOKEN_INVALID_MESSAGE, code=498)
+
+    @classmethod
+    def _jwt_misconfigured(cls, error):
+        _logger.error('JWT signing is not configured: %s', error)
+        return cls._jwt_response(success=False, code=503,
+                                 message='The token service is not configured')
+
+    # -- request parsing -----------------------------------------------------
+    @classmethod
+    def _jwt_bearer_token(cls):
+        """The token of an ``Authorization: Bearer <token>`` header, or ``''``."""
+        header = request.httprequest.headers.get('Authorization', '')
+        scheme, _sep, token = header.strip().partition(' ')
+        if scheme.lower() != 'bearer':
+            return ''
+        token = token.strip()
+        return token if token and ' ' not in token else ''
+
+    @classmethod
+    def _jwt_parse_request(cls):
+        """``(http_method, body, headers, token)`` as the original helper returned."""
+        headers = dict(request.httprequest.headers.items())
+        return request.httprequest.method, dict(request.params), headers, cls._jwt_bearer_token()
+
+    # -- authentication ------------------------------------------------------
+    @classmethod
+    def _jwt_verify(cls, token):
+        """The user id of a valid access token; ``InvalidToken``/``KeyConfigError`` otherwise."""
+        env = api.Environment(request.cr, SUPERUSER_ID, {})
+        return env['jwt_provider.token']._authenticate(token)
+
+    @classmethod
+    def _jwt_login_as(cls, uid):
+        """Run the rest of the request as ``uid`` without touching the session."""
+        request.uid = uid
+        request.jwt_stateless = True
+        context = dict(request.context)
+        context.update(request.env['res.users'].context_get())
+        request.context = context
+
+    @classmethod
+    def _auth_method_jwt(cls):
+        """``@http.route(..., auth='jwt')``: a valid bearer token or an enveloped 498."""
+        request.jwt_stateless = True
+        try:
+            uid = cls._jwt_verify(cls._jwt_bearer_token())
+        except InvalidToken as e:
+            raise JwtAuthError(cls._jwt_invalid_token(str(e)))
+        except KeyConfigError as e:
+            raise JwtAuthError(cls._jwt_misconfigured(e))
+        cls._jwt_login_as(uid)
+
+    # -- dispatch ------------------------------------------------------------
+    @classmethod
+    def _jwt_is_api_route(cls, routing):
+        return routing.get('auth') == 'jwt' or bool(routing.get('jwt_api'))
+
+    @classmethod
+    def _dispatch(cls):
+        api_route = False
+        try:
+            rule, _args = cls._find_handler(return_rule=True)
+            api_route = cls._jwt_is_api_route(rule.endpoint.routing)
+        except Exception:  # no route (404) or wrong method: Odoo answers as usual
+            pass
+        if api_route:
+            request.jwt_stateless = True
+            if request.httprequest.method == 'OPTIONS':
+                return cls._jwt_stateless(cls._jwt_response(code=200))
+            error = getattr(request, 'jwt_body_error', None)
+            if error:
+                return cls._jwt_stateless(cls._jwt_response(success=False, message=error, code=400))
+        response = super(IrHttp, cls)._dispatch()
+        if getattr(request, 'jwt_stateless', False) or isinstance(response, JwtResponse):
+            response = cls._jwt_stateless(response)
+        return response
+
+    @classmethod
+    def _handle_exception(cls, exception):
+        # The jwt auth type answers in the envelope for json routes too.
+        if isinstance(exception, JwtAuthError):
+            return exception.response
+        return super(IrHttp, cls)._handle_exception(exception)
+
+    @classmethod
+    def _jwt_json_request(cls, httprequest, body):
+        """The request object for a non-JSON-RPC JSON body, or ``None`` for Odoo's default.
+
+        ``body`` is the decoded JSON, or ``JSON_BODY_INVALID``.
+        """
+        from ..json_body import JsonBodyHttpRequest
+        return JsonBodyHttpRequest(httprequest, body)
+
+    @classmethod
+    def _jwt_stateless(cls, response):
+        """No session file, no ``session_id`` cookie for token requests."""
+        request.session.modified = False
+        if isinstance(response, werkzeug.wrappers.BaseResponse) and not isinstance(response, JwtResponse):
+            response = JwtResponse.force_type(response)
+        return response

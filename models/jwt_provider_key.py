@@ -1,0 +1,194 @@
+"""Signing configuration: algorithm, key material, lifetimes.
+
+Kept apart from the token model so that another addon can plug a key store
+(a vault, a KMS) by inheriting ``jwt_provider.key`` alone.
+"""
+import base64
+import hashlib
+import logging
+import os
+import secrets
+
+from odoo import _, api, models
+from odoo.exceptions import UserError
+
+_logger = logging.getLogger(__name__)
+
+HMAC_MIN_BYTES = {'HS256': 32, 'HS384': 48, 'HS512': 64}
+ASYMMETRIC = ('RS256', 'ES256')
+ALGORITHMS = tuple(HMAC_MIN_BYTES) + ASYMMETRIC
+
+PARAM = 'jwt_provider.%s'
+DEFAULTS = {
+    'algorithm': 'HS256',
+    'access_lifetime': 30 * 24 * 3600,      # the original's 30 days
+    'refresh_lifetime': 90 * 24 * 3600,
+    'leeway': 10,
+    'login_max_failures': 5,
+    'ip_max_failures': 20,
+    'login_lockout': 300,
+}
+ENV_KEY = 'ODOO_JWT_KEY'
+ENV_ALGORITHM = 'ODOO_JWT_ALGORITHM'
+
+# Parsed PEM keys by fingerprint: parsing an RSA key costs milliseconds and the
+# verification key is needed on every request.
+_PEM_CACHE = {}
+
+
+class KeyConfigError(Exception):
+    """The signing key is missing or unusable: no token may be issued or accepted."""
+
+
+class JwtProviderKey(models.AbstractModel):
+    _name = 'jwt_provider.key'
+    _description = 'JWT signing configuration'
+
+    # -- plain settings ----------------------------------------------------
+    @api.model
+    def _param(self, name):
+        value = self.env['ir.config_parameter'].sudo().get_param(PARAM % name)
+        default = DEFAULTS.get(name)
+        if isinstance(default, int):
+            try:
+                return int(value) if value not in (False, None, '') else default
+            except ValueError:
+                _logger.warning('Ignoring non-numeric system parameter %s', PARAM % name)
+                return default
+        return value or default
+
+    @api.model
+    def _algorithm(self):
+        algorithm = os.environ.get(ENV_ALGORITHM) or self._param('algorithm')
+        if algorithm not in ALGORITHMS:
+            raise KeyConfigError('unsupported algorithm')
+        return algorithm
+
+    @api.model
+    def _audience(self):
+        """Binds tokens to this database: the UUID differs even for same-named databases."""
+        return self.env['ir.config_parameter'].sudo().get_param('database.uuid')
+
+    @api.model
+    def _issuer(self):
+        return 'odoo-jwt_provider'
+
+    # -- key material ------------------------------------------------------
+    @api.model
+    def _raw_key(self):
+        """The configured secret (HMAC) or PEM private key, environment first."""
+        env_key = os.environ.get(ENV_KEY)
+        if env_key is not None:
+            return env_key
+        name = 'private_key' if self._algorithm() in ASYMMETRIC else 'secret'
+        return self._param(name) or ''
+
+    @api.model
+    def _signing_keys(self):
+        """``(algorithm, signing_key, verifying_key)``; raises ``KeyConfigError``.
+
+        Fails closed: an empty or short HMAC key would make tokens forgeable.
+        """
+        algorithm = self._algorithm()
+        raw = self._raw_key()
+        if algorithm in HMAC_MIN_BYTES:
+            self._check_hmac_key(algorithm, raw)
+            return algorithm, raw, raw
+        private, public = self._load_pem(algorithm, raw)
+        return algorithm, private, public
+
+    @api.model
+    def _check_hmac_key(self, algorithm, key):
+        if len((key or '').encode('utf-8')) < HMAC_MIN_BYTES[algorithm]:
+            raise KeyConfigError(
+                'the %s key must be at least %d bytes' % (algorithm, HMAC_MIN_BYTES[algorithm]))
+
+    @api.model
+    def _load_pem(self, algorithm, pem):
+        fingerprint = hashlib.sha256((algorithm + (pem or '')).encode('utf-8')).hexdigest()
+        keys = _PEM_CACHE.get(fingerprint)
+        if keys is None:
+            from cryptography.hazmat.primitives import serialization
+            from cryptography.hazmat.primitives.asymmetric import ec, rsa
+            try:
+                private = serialization.load_pem_private_key(pem.encode('utf-8'), password=None)
+            except Exception:
+                raise KeyConfigError('the private key is not a readable unencrypted PEM key')
+            expected = rsa.RSAPrivateKey if algorithm == 'RS256' else ec.EllipticCurvePrivateKey
+            if not isinstance(private, expected):
+                raise KeyConfigError('the private key does not match %s' % algorithm)
+            if algorithm == 'RS256' and private.key_size < 2048:
+                raise KeyConfigError('RS256 keys must have at least 2048 bits')
+            if algorithm == 'ES256' and private.curve.name != 'secp256r1':
+                raise KeyConfigError('ES256 needs a P-256 key')
+            keys = _PEM_CACHE[fingerprint] = (private, private.public_key())
+        return keys
+
+    # -- administration ----------------------------------------------------
+    @api.model
+    def _ensure_secret(self):
+        """Give a new database a strong random HMAC secret, so it works out of the box."""
+        ICP = self.env['ir.config_parameter'].sudo()
+        if not ICP.get_param(PARAM % 'secret'):
+            ICP.set_param(PARAM % 'secret', self._new_secret())
+
+    @api.model
+    def _new_secret(self):
+        # 64 random bytes suit every HMAC size, HS512 included.
+        return base64.urlsafe_b64encode(secrets.token_bytes(64)).decode('ascii').rstrip('=')
+
+    @api.model
+    def _set_key(self, algorithm=None, secret=None, private_key=None):
+        """Validate and store new key material; earlier tokens stop working.
+
+        Validation happens before anything is written, so a refused key leaves
+        the old configuration in place.
+        """
+        if not self.env.user._is_system():
+            raise UserError(_('Only administrators can change the JWT key.'))
+        algorithm = algorithm or self._param('algorithm')
+        if algorithm not in ALGORITHMS:
+            raise UserError(_('Unsupported algorithm %s.') % algorithm)
+        ICP = self.env['ir.config_parameter'].sudo()
+        try:
+            if secret is not None:
+                if algorithm in HMAC_MIN_BYTES:
+                    self._check_hmac_key(algorithm, secret)
+            if private_key is not None:
+                self._load_pem(algorithm, private_key)
+            elif algorithm in ASYMMETRIC and not self._param('private_key'):
+                raise KeyConfigError('%s needs a PEM private key' % algorithm)
+            if secret is None and algorithm in HMAC_MIN_BYTES:
+                self._check_hmac_key(algorithm, self._param('secret') or '')
+        except KeyConfigError as e:
+            raise UserError(_('The JWT key was refused: %s.') % e)
+        changed = algorithm != self._param('algorithm')
+        ICP.set_param(PARAM % 'algorithm', algorithm)
+        if secret is not None:
+            ICP.set_param(PARAM % 'secret', secret)
+            changed = True
+        if private_key is not None:
+            ICP.set_param(PARAM % 'private_key', private_key)
+            changed = True
+        if changed:
+            self.env['jwt_provider.token']._revoke_all('key_rotated')
+        return True
+
+    @api.model
+    def _rotate_secret(self):
+        """Generate a new HMAC secret: every token issued so far is refused."""
+        return self._set_key(secret=self._new_secret())
+
+    @api.model
+    def _public_key_pem(self):
+        """The verification key to publish for RS256/ES256 (``False`` for HMAC)."""
+        try:
+            algorithm, _private, public = self._signing_keys()
+        except KeyConfigError:
+            return False
+        if algorithm not in ASYMMETRIC:
+            return False
+        from cryptography.hazmat.primitives import serialization
+        return public.public_bytes(
+            serialization.Encoding.PEM,
+            serialization.PublicFormat.SubjectPublicKeyInfo).decode('ascii')

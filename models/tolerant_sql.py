@@ -1,0 +1,20 @@
+"""Best-effort writes on rows that concurrent requests may also touch."""
+import psycopg2
+
+from odoo.tools import mute_logger
+
+
+def execute_or_skip(cr, query, params):
+    """Run ``query`` in a savepoint; on a lock or serialization conflict, skip it.
+
+    Odoo runs requests in REPEATABLE READ, where two requests updating one row
+    make the second fail. For bookkeeping (last use, throttling counters) losing
+    one update is harmless; failing the request is not. Returns the fetched
+    rows, or ``None`` when the statement was skipped.
+    """
+    try:
+        with mute_logger('odoo.sql_db'), cr.savepoint():
+            cr.execute(query, params)
+            return cr.fetchall() if cr.description else []
+    except psycopg2.OperationalError:  # serialization failures and lock timeouts
+        return None
