@@ -1,0 +1,86 @@
+"""Black-box fixtures: a running Odoo (started by dev/run_tests.py), real HTTP.
+
+Setup that the API itself does not offer (creating users, switching sign-up
+on) goes through Odoo's XML-RPC as the admin, like an administrator would.
+"""
+import os
+import uuid
+import xmlrpc.client
+
+import pytest
+import requests
+
+URL = os.environ.get('JWT_TEST_URL', 'http://127.0.0.1:8069')
+WORKERS_URL = os.environ.get('JWT_TEST_WORKERS_URL', URL)
+DB = os.environ.get('JWT_TEST_DB', 'jwt_provider')
+ADMIN = ('admin', 'admin')
+TIMEOUT = 30
+
+
+class Admin(object):
+    """Odoo's external API, as the administrator."""
+
+    def __init__(self):
+        common = xmlrpc.client.ServerProxy(URL + '/xmlrpc/2/common')
+        self.uid = common.authenticate(DB, ADMIN[0], ADMIN[1], {})
+        assert self.uid, 'admin/admin must log in'
+        self.models = xmlrpc.client.ServerProxy(URL + '/xmlrpc/2/object', allow_none=True)
+
+    def call(self, model, method, *args, **kw):
+        return self.models.execute_kw(DB, self.uid, ADMIN[1], model, method, list(args), kw)
+
+    def set_param(self, key, value):
+        self.call('ir.config_parameter', 'set_param', key, value)
+
+    def get_param(self, key):
+        return self.call('ir.config_parameter', 'get_param', key)
+
+    def new_user(self, password='a fine password', **values):
+        login = values.pop('login', None) or 'u-%s@example.com' % uuid.uuid4().hex[:12]
+        vals = dict(name='User %s' % login, login=login, email=login, password=password,
+                    **values)
+        uid = self.call('res.users', 'create', vals)
+        return {'id': uid, 'login': login, 'password': password}
+
+
+@pytest.fixture(scope='session')
+def admin():
+    admin = Admin()
+    # Every test logs in from 127.0.0.1: keep the per-address limit out of the
+    # way except where a test sets it on purpose.
+    admin.set_param('jwt_provider.ip_max_failures', '100000')
+    admin.set_param('jwt_provider.login_max_failures', '5')
+    admin.set_param('jwt_provider.login_lockout', '300')
+    return admin
+
+
+@pytest.fixture
+def user(admin):
+    return admin.new_user()
+
+
+def login(user, url=URL):
+    answer = requests.post(url + '/api/login', data={'email': user['login'], 'password': user['password']},
+                           timeout=TIMEOUT)
+    assert answer.status_code == 200, answer.text
+    return answer.json()['data']
+
+
+def bearer(token):
+    return {'Authorization': 'Bearer %s' % token}
+
+
+@pytest.fixture
+def tokens(user):
+    return login(user)
+
+
+def assert_envelope(answer, status, success=None):
+    assert answer.status_code == status, answer.text
+    assert answer.headers['Content-Type'].startswith('application/json')
+    body = answer.json()
+    assert set(body) == {'data', 'success', 'message'}
+    if success is not None:
+        assert body['success'] is success
+    assert 'Traceback' not in answer.text
+    return body

@@ -1,0 +1,91 @@
+"""POST /api/login."""
+import requests
+
+from conftest import URL, TIMEOUT, assert_envelope, bearer
+
+
+def post(data=None, **kw):
+    return requests.post(URL + '/api/login', data=data, timeout=TIMEOUT, **kw)
+
+
+def test_login_returns_user_and_tokens(user):
+    body = assert_envelope(post({'email': user['login'], 'password': user['password']}), 200, True)
+    assert body['message'] is None
+    data = body['data']
+    assert data['user']['id'] == user['id']
+    assert data['user']['login'] == user['login']
+    assert data['user']['name'] == 'User %s' % user['login']
+    assert isinstance(data['user']['company_id'], list) and len(data['user']['company_id']) == 2
+    assert set(data['user']) == {'id', 'login', 'name', 'company_id'}
+    assert data['token'].count('.') == 2 and data['refresh_token'].count('.') == 2
+    assert data['expires_in'] > 0
+
+
+def test_admin_admin_works_out_of_the_box(admin):
+    body = assert_envelope(post({'email': 'admin', 'password': 'admin'}), 200, True)
+    me = requests.get(URL + '/api/me', headers=bearer(body['data']['token']), timeout=TIMEOUT)
+    assert me.json()['data']['id'] == admin.uid
+
+
+def test_login_accepts_json_body(user):
+    body = assert_envelope(post(json={'email': user['login'], 'password': user['password']}), 200, True)
+    assert body['data']['user']['id'] == user['id']
+
+
+def test_login_ignores_email_case(user):
+    body = assert_envelope(post({'email': '  ' + user['login'].upper(), 'password': user['password']}), 200)
+    assert body['data']['user']['id'] == user['id']
+
+
+def test_wrong_password(user):
+    body = assert_envelope(post({'email': user['login'], 'password': 'nope'}), 400, False)
+    assert body['message'] == 'Incorrect login'
+    assert body['data'] is None
+
+
+def test_unknown_email_same_answer(user):
+    wrong = post({'email': user['login'], 'password': 'nope'})
+    unknown = post({'email': 'nobody-%s' % user['login'], 'password': 'nope'})
+    assert unknown.status_code == wrong.status_code == 400
+    assert unknown.json() == wrong.json()
+
+
+def test_archived_user_same_answer(admin, user):
+    admin.call('res.users', 'write', [user['id']], {'active': False})
+    body = assert_envelope(post({'email': user['login'], 'password': user['password']}), 400, False)
+    assert body['message'] == 'Incorrect login'
+
+
+def test_missing_fields():
+    for data in ({}, {'email': 'admin'}, {'password': 'admin'}, {'email': '', 'password': ''}):
+        assert_envelope(post(data), 400, False)
+
+
+def test_malformed_json_bodies():
+    for raw in ('{not json', '[1, 2]', '"a string"', '[' * 50000, '\xff'):
+        answer = requests.post(URL + '/api/login', data=raw.encode('latin-1', 'replace'),
+                               headers={'Content-Type': 'application/json'}, timeout=TIMEOUT)
+        body = assert_envelope(answer, 400, False)
+        assert 'JSON' in body['message']
+
+
+def test_json_values_of_wrong_type():
+    answer = post(json={'email': ['admin'], 'password': {'a': 1}})
+    assert_envelope(answer, 400, False)
+
+
+def test_get_is_refused_in_the_envelope():
+    body = assert_envelope(requests.get(URL + '/api/login', timeout=TIMEOUT), 405, False)
+    assert 'POST' in body['message']
+
+
+def test_password_not_logged(user):
+    import os
+    secret = 'a-secret-password-%s' % user['id']
+    post({'email': user['login'], 'password': secret})
+    requests.post(URL + '/api/login', data='{"email": "x", "password": "%s"' % secret,
+                  headers={'Content-Type': 'application/json'}, timeout=TIMEOUT)
+    with open(os.environ['JWT_TEST_SERVER_LOG'], errors='replace') as f:
+        log = f.read()
+    assert user['login'] in log or 'API login failed' in log  # the log is the server's
+    assert secret not in log

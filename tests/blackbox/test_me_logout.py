@@ -1,0 +1,120 @@
+"""/api/me and /api/logout, and every way to present a bad token."""
+import base64
+import json
+
+import pytest
+import requests
+
+from conftest import URL, TIMEOUT, assert_envelope, bearer, login
+
+
+def me(headers=None, method='GET'):
+    return requests.request(method, URL + '/api/me', headers=headers or {}, timeout=TIMEOUT)
+
+
+def test_me(user, tokens):
+    for method in ('GET', 'POST', 'PUT', 'DELETE'):
+        body = assert_envelope(me(bearer(tokens['token']), method), 200, True)
+        data = body['data']
+        assert data['id'] == user['id']
+        assert data['email'] == user['login']
+        assert data['name'] == 'User %s' % user['login']
+        assert data['avatar'].endswith('/web/avatar/%d' % user['id'])
+        assert isinstance(data['company_id'], list)
+        assert set(data) == {'id', 'name', 'email', 'company_id', 'avatar'}
+
+
+INVALID = {'data': None, 'success': False, 'message': 'Token invalid or expired'}
+
+
+@pytest.mark.parametrize('header', [
+    None, '', 'Bearer', 'Bearer ', 'Bearer  ', 'Basic YWRtaW46YWRtaW4=', 'Token abc',
+    'Bearer a.b.c', 'Bearer not-a-token', 'Bearer ' + 'x' * 10000, 'Bearer a b',
+    'Bearer eyJhbGciOiJub25lIn0.eyJzdWIiOiIyIn0.',
+])
+def test_bad_authorization_headers(header):
+    headers = {} if header is None else {'Authorization': header}
+    assert assert_envelope(me(headers), 498) == INVALID
+
+
+def test_scheme_is_case_insensitive(tokens):
+    assert_envelope(me({'Authorization': 'bearer ' + tokens['token']}), 200, True)
+
+
+def b64(raw):
+    return base64.urlsafe_b64encode(raw).rstrip(b'=').decode()
+
+
+def test_tampered_and_forged_tokens(tokens):
+    header, payload, signature = tokens['token'].split('.')
+    claims = json.loads(base64.urlsafe_b64decode(payload + '=' * (-len(payload) % 4)))
+    claims['sub'] = '1'
+    tampered = '.'.join([header, b64(json.dumps(claims).encode()), signature])
+    assert assert_envelope(me(bearer(tampered)), 498) == INVALID
+    for alg in ('none', 'NONE', 'None'):
+        forged = '%s.%s.' % (b64(json.dumps({'alg': alg, 'typ': 'JWT'}).encode()), b64(json.dumps(claims).encode()))
+        assert assert_envelope(me(bearer(forged)), 498) == INVALID
+    nested = b64(('[' * 15000 + ']' * 15000).encode())  # deep, yet under the 64 KiB header line
+    assert assert_envelope(me(bearer('%s.%s.%s' % (nested, payload, signature))), 498) == INVALID
+    assert assert_envelope(me(bearer(tokens['token'][:-2])), 498) == INVALID
+
+
+def test_refresh_token_is_refused_as_access_token(tokens):
+    assert assert_envelope(me(bearer(tokens['refresh_token'])), 498) == INVALID
+
+
+def test_logout_revokes(tokens):
+    assert_envelope(me(bearer(tokens['token'])), 200)
+    body = assert_envelope(requests.post(URL + '/api/logout', headers=bearer(tokens['token']), timeout=TIMEOUT),
+                           200, True)
+    assert body['data'] is None
+    assert assert_envelope(me(bearer(tokens['token'])), 498) == INVALID
+    # ...and its refresh token with it
+    refresh = requests.post(URL + '/api/refresh', data={'refresh_token': tokens['refresh_token']}, timeout=TIMEOUT)
+    assert_envelope(refresh, 498, False)
+    # logging out twice: the token is already invalid
+    assert_envelope(requests.get(URL + '/api/logout', headers=bearer(tokens['token']), timeout=TIMEOUT), 498)
+
+
+def test_two_tokens_of_one_user_are_independent(user):
+    first, second = login(user), login(user)
+    assert first['token'] != second['token']
+    requests.get(URL + '/api/logout', headers=bearer(first['token']), timeout=TIMEOUT)
+    assert_envelope(me(bearer(first['token'])), 498)
+    assert_envelope(me(bearer(second['token'])), 200)
+
+
+def test_logout_all(user):
+    first, second = login(user), login(user)
+    assert_envelope(requests.post(URL + '/api/logout', data={'all': '1'}, headers=bearer(first['token']),
+                                  timeout=TIMEOUT), 200)
+    assert_envelope(me(bearer(first['token'])), 498)
+    assert_envelope(me(bearer(second['token'])), 498)
+
+
+def test_password_change_and_archive_end_tokens(admin, user):
+    tokens = login(user)
+    admin.call('res.users', 'write', [user['id']], {'password': 'another password'})
+    assert_envelope(me(bearer(tokens['token'])), 498)
+    user['password'] = 'another password'
+    tokens = login(user)
+    admin.call('res.users', 'write', [user['id']], {'active': False})
+    assert_envelope(me(bearer(tokens['token'])), 498)
+
+
+def test_avatar(user):
+    answer = requests.get(URL + '/web/avatar/%d' % user['id'], timeout=TIMEOUT)
+    assert answer.status_code == 200
+    assert answer.headers['Content-Type'].startswith('image/')
+    assert len(answer.content) > 0
+    missing = requests.get(URL + '/web/avatar/99999999', timeout=TIMEOUT)
+    assert missing.status_code == 200 and missing.content[:4] == b'\x89PNG'
+
+
+def test_responses_hold_no_secret(admin, tokens):
+    secret = admin.get_param('jwt_provider.secret')
+    assert secret and len(secret) >= 32
+    for answer in (me(bearer(tokens['token'])), me({'Authorization': 'Bearer x'}),
+                   requests.post(URL + '/api/login', data={'email': 'admin', 'password': 'admin'},
+                                 timeout=TIMEOUT)):
+        assert secret not in answer.text

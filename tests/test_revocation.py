@@ -1,0 +1,78 @@
+"""What ends a token: logout, refresh rotation, user changes, key rotation."""
+from .common import JwtCase
+
+
+class TestRevocation(JwtCase):
+
+    def setUp(self):
+        super(TestRevocation, self).setUp()
+        self.pair = self.Token._issue_pair(self.user)
+
+    def test_logout_revokes_access_and_refresh(self):
+        other = self.Token._issue_pair(self.user)
+        self.Token._logout(self.pair['token'])
+        self.assertInvalid(self.pair['token'])
+        from ..models.jwt_provider_token import InvalidToken
+        with self.assertRaises(InvalidToken):
+            self.Token._refresh(self.pair['refresh_token'])
+        self.assertValid(other['token'])  # two logins of one user are independent
+
+    def test_logout_everywhere(self):
+        other = self.Token._issue_pair(self.user)
+        self.Token._logout(self.pair['token'], everywhere=True)
+        self.assertInvalid(self.pair['token'])
+        self.assertInvalid(other['token'])
+
+    def test_refresh_rotates_and_detects_reuse(self):
+        from ..models.jwt_provider_token import InvalidToken
+        user, new = self.Token._refresh(self.pair['refresh_token'])
+        self.assertEqual(user, self.user)
+        self.assertValid(new['token'])
+        self.assertValid(self.pair['token'])  # old access token lives until it expires
+        with self.assertRaises(InvalidToken):
+            self.Token._refresh(self.pair['refresh_token'])  # reuse...
+        self.assertInvalid(new['token'])  # ...revokes the whole family
+        self.assertInvalid(self.pair['token'])
+        with self.assertRaises(InvalidToken):
+            self.Token._refresh(new['refresh_token'])
+
+    def test_access_token_is_not_a_refresh_token(self):
+        from ..models.jwt_provider_token import InvalidToken
+        with self.assertRaises(InvalidToken):
+            self.Token._refresh(self.pair['token'])
+
+    def test_password_change(self):
+        self.user.write({'password': 'a new password'})
+        self.assertInvalid(self.pair['token'])
+        fresh = self.Token._issue(self.user, 'access')
+        self.assertValid(fresh)
+
+    def test_archived_user(self):
+        self.user.write({'active': False})
+        self.assertInvalid(self.pair['token'])
+
+    def test_archived_user_even_if_rows_untouched(self):
+        # Deactivation through SQL (or a module bypassing write) is caught by the lookup's join.
+        self.env.cr.execute("UPDATE res_users SET active = false WHERE id = %s", [self.user.id])
+        self.assertInvalid(self.pair['token'])
+
+    def test_deleted_user(self):
+        user = self.env['res.users'].create({'name': 'Temp', 'login': 'temp@example.com', 'password': 'x' * 12})
+        token = self.Token._issue(user, 'access')
+        self.assertEqual(self.Token._authenticate(token), user.id)
+        user.unlink()
+        self.assertInvalid(token)
+
+    def test_key_rotation(self):
+        other_user_token = self.Token._issue(self.env.ref('base.user_root'), 'access')
+        self.Key._rotate_secret()
+        self.assertInvalid(self.pair['token'])
+        self.assertInvalid(other_user_token)
+        self.assertValid(self.Token._issue(self.user, 'access'))
+
+    def test_admin_revoke_buttons(self):
+        self.Token.search([('user_id', '=', self.user.id), ('token_type', '=', 'access')]).action_revoke()
+        self.assertInvalid(self.pair['token'])
+        other = self.Token._issue(self.user, 'access')
+        self.user.action_jwt_revoke_all()
+        self.assertInvalid(other)
