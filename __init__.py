@@ -1,3 +1,3 @@
-from . import json_body
+from . import http_hooks
 from . import models
 from . import controllers

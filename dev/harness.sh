@@ -275,6 +275,9 @@ MSG
         "$PY" "$ROOT/dev/run_tests.py" "$@"
         ;;
     bench)
+        command -v wrk >/dev/null || { [ "$(id -u)" = 0 ] && apt-get update -qq >&2 \
+            && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >&2; } \
+            || die "the benchmark needs wrk: apt-get install wrk"
         setup
         export_for_tools
         "$PY" "$ROOT/dev/bench.py" "$@"

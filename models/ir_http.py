@@ -160,7 +160,7 @@ class IrHttp(models.AbstractModel):
 
         ``body`` is the decoded JSON, or ``JSON_BODY_INVALID``.
         """
-        from ..json_body import JsonBodyHttpRequest
+        from ..http_hooks import JsonBodyHttpRequest
         return JsonBodyHttpRequest(httprequest, body)
 
     @classmethod

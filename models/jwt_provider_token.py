@@ -94,6 +94,7 @@ class JwtProviderToken(models.Model):
             'aud': Key._audience(),
             'sub': str(user.id),
             'lgn': user.login,
+            'db': self.env.cr.dbname,  # routes bearer requests, see http_hooks.py
             'typ': token_type,
             'iat': now,
             'exp': expires,

@@ -115,15 +115,15 @@ class ResUsers(models.Model):
         return self.sudo().read(['id', 'login', 'name', 'company_id'])[0]
 
     def _jwt_profile_data(self, base_url):
-        """The ``/api/me`` user object."""
+        """The ``/api/me`` user object (one read: it runs on every call)."""
         self.ensure_one()
-        user = self.sudo()
+        user = self.sudo().read(['name', 'email', 'company_id'])[0]
         return {
-            'id': user.id,
-            'name': user.name,
-            'email': user.email or False,
-            'company_id': [user.company_id.id, user.company_id.name],
-            'avatar': '%s/web/avatar/%d' % (base_url.rstrip('/'), user.id),
+            'id': self.id,
+            'name': user['name'],
+            'email': user['email'],
+            'company_id': list(user['company_id']) if user['company_id'] else False,
+            'avatar': '%s/web/avatar/%d' % (base_url.rstrip('/'), self.id),
         }
 
     # -- revocation ----------------------------------------------------------

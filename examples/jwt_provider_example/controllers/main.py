@@ -14,6 +14,11 @@ class ExampleController(http.Controller):
         return jwt_http.response(data={'uid': request.env.uid, 'login': request.env.user.login,
                                        'visible_partners': partners})
 
+    # The smallest protected route: what auth='jwt' itself costs (benchmark).
+    @http.route('/example/jwt/ping', type='http', auth='jwt', csrf=False)
+    def ping(self, **kw):
+        return jwt_http.response(data={'uid': request.env.uid})
+
     # 2. The original addon's pattern, for code written against it.
     @http.route('/example/helpers/whoami', type='http', auth='none', csrf=False)
     def helpers_whoami(self, **kw):

@@ -1,4 +1,10 @@
-"""JSON bodies for ``type='http'`` routes.
+"""The two places the addon hooks Odoo's WSGI application (``odoo.http.Root``).
+
+Both run before any model is reachable, which is why they cannot live on
+``ir.http``; both hand over to ``ir.http`` as soon as they can, and leave
+databases where the addon is not installed untouched.
+
+1. JSON bodies for ``type='http'`` routes (``get_request``).
 
 Odoo treats every ``application/json`` request as JSON-RPC: a plain JSON
 object such as ``{"email": ..., "password": ...}`` sent to an ``http`` route
@@ -7,12 +13,23 @@ array crashes with a 500. Mobile apps send exactly such bodies, so on
 databases where this addon is installed a JSON body that is not JSON-RPC is
 read as the route's parameters, like a form. JSON-RPC calls (bodies with a
 ``jsonrpc``, ``method`` or ``params`` key) are untouched.
+
+2. The database of a bearer token (``setup_db``).
+
+A request without a session makes Odoo list the server's databases (a new
+PostgreSQL connection each time) to pick one, and fails on multi-database
+servers without a dbfilter. Tokens name their database in a ``db`` claim:
+when that database is already loaded in this process, passes the dbfilter
+and has the addon, the request goes there directly. The claim only routes
+the request; the token is verified there as usual (signature, audience).
 """
+import base64
 import json
 import logging
 
 import odoo
 from odoo import http
+from odoo.modules.registry import Registry
 
 _logger = logging.getLogger(__name__)
 
@@ -55,6 +72,36 @@ def _addon_ir_http(db):
     return ir_http if hasattr(ir_http, '_jwt_json_request') else None
 
 
+def _bearer_token_db(httprequest):
+    """The ``db`` claim of the request's bearer token, when it can be used as is."""
+    header = httprequest.headers.get('Authorization', '')
+    if header[:7].lower() != 'bearer ' or len(header) > 4200:
+        return None
+    try:
+        payload = header[7:].strip().split('.')[1]
+        claims = json.loads(base64.urlsafe_b64decode(payload + '=' * (-len(payload) % 4)))
+        db = claims.get('db')
+    except Exception:  # not a JWT: the auth method will answer 498
+        return None
+    if not isinstance(db, str) or db not in Registry.registries:
+        return None
+    if not hasattr(Registry.registries[db]['ir.http'], '_jwt_json_request'):
+        return None
+    return db if http.db_filter([db], httprequest=httprequest) else None
+
+
+_setup_db = http.Root.setup_db
+
+
+def setup_db(self, httprequest):
+    if not httprequest.session.db:
+        db = _bearer_token_db(httprequest)
+        if db:
+            httprequest.session.db = db
+            return
+    _setup_db(self, httprequest)
+
+
 _get_request = http.Root.get_request
 
 
@@ -71,6 +118,5 @@ def get_request(self, httprequest):
     return _get_request(self, httprequest)
 
 
-# The request object is chosen before any model is reachable, so this is the
-# one place the addon has to hook Odoo's WSGI application itself.
 http.Root.get_request = get_request
+http.Root.setup_db = setup_db

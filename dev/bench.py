@@ -1,0 +1,171 @@
+"""What a token costs: requests/s and latency against Odoo's own floor.
+
+Started by ``make bench`` (dev/harness.sh bench). For each server mode
+(threaded, --workers 2) and each concurrency it runs wrk for a fixed duration
+against:
+  floor    GET /api/ping                       no authentication at all
+  me       GET /api/me                         bearer token
+  jwt      GET /example/jwt/ping               an auth='jwt' route doing nothing
+  session  POST /web/session/get_session_info  Odoo's own session cookie
+  login    POST /api/login                     password hashing dominates
+and prints requests/s, p50/p99 latency and the ratios token/floor and
+token/session. It then counts the SQL queries of one request of each kind
+from a --log-level=debug_sql server.
+
+Options (environment): BENCH_DURATION (s, default 10), BENCH_CONCURRENCY
+(default "1 4 16"), BENCH_MODES (default "threaded workers").
+"""
+import json
+import os
+import re
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+sys.path.insert(0, os.path.dirname(__file__))
+from run_tests import Server, psql  # noqa: E402  (same way of starting Odoo)
+import run_tests  # noqa: E402
+
+ENV = os.environ
+DURATION = int(ENV.get('BENCH_DURATION', '10'))
+CONCURRENCY = [int(c) for c in ENV.get('BENCH_CONCURRENCY', '1 4 16').split()]
+MODES = ENV.get('BENCH_MODES', 'threaded workers').split()
+BENCH_DB = (ENV.get('DB') or 'jwt_provider') + '_bench_' + ENV['HARNESS_FLAVOR'].replace('-', '_')
+
+
+def post_json(url, path, payload, headers=None):
+    request = urllib.request.Request(url + path, data=json.dumps(payload).encode(), headers=dict(
+        {'Content-Type': 'application/json'}, **(headers or {})))
+    with urllib.request.urlopen(request, timeout=30) as answer:
+        return json.loads(answer.read()), answer.headers
+
+
+def prepare_db():
+    run_tests.TEST_DB = BENCH_DB
+    psql('DROP DATABASE IF EXISTS "%s"' % BENCH_DB)
+    psql('CREATE DATABASE "%s" TEMPLATE "%s" OWNER %s' % (BENCH_DB, ENV['HARNESS_TEMPLATE_DB'], ENV['HARNESS_PG_ROLE']))
+    log = os.path.join(run_tests.LOG_DIR, 'bench-install.log')
+    subprocess.run(run_tests.odoo_cmd('-i', 'jwt_provider,jwt_provider_example', '--stop-after-init',
+                                      '--logfile=' + log, '--log-level=warn'),
+                   env=run_tests.odoo_env(), check=True)
+
+
+def credentials(url):
+    token = post_json(url, '/api/login', {'email': 'admin', 'password': 'admin'})[0]['data']['token']
+    _body, headers = post_json(url, '/web/session/authenticate', {
+        'jsonrpc': '2.0', 'method': 'call', 'params': {'db': BENCH_DB, 'login': 'admin', 'password': 'admin'}})
+    cookie = re.search(r'session_id=([^;]+)', headers.get('Set-Cookie', '')).group(1)
+    return token, cookie
+
+
+def targets(token, cookie):
+    rpc = json.dumps({'jsonrpc': '2.0', 'method': 'call', 'params': {}})
+    return [
+        ('floor', 'GET', '/api/ping', {}, None),
+        ('me', 'GET', '/api/me', {'Authorization': 'Bearer ' + token}, None),
+        ('jwt', 'GET', '/example/jwt/ping', {'Authorization': 'Bearer ' + token}, None),
+        ('session', 'POST', '/web/session/get_session_info',
+         {'Cookie': 'session_id=' + cookie, 'Content-Type': 'application/json'}, rpc),
+        ('login', 'POST', '/api/login', {'Content-Type': 'application/x-www-form-urlencoded'},
+         'email=admin&password=admin'),
+    ]
+
+
+def wrk(url, method, path, headers, body, connections, duration=DURATION):
+    script = tempfile.NamedTemporaryFile('w', suffix='.lua', delete=False)
+    script.write('wrk.method = %s\n' % json.dumps(method))
+    if body:
+        script.write('wrk.body = %s\n' % json.dumps(body))
+    for name, value in headers.items():
+        script.write('wrk.headers[%s] = %s\n' % (json.dumps(name), json.dumps(value)))
+    script.close()
+    out = subprocess.run(['wrk', '-t', str(min(connections, 2)), '-c', str(connections), '-d', '%ds' % duration,
+                          '--latency', '-s', script.name, url + path],
+                         stdout=subprocess.PIPE, universal_newlines=True).stdout
+    os.unlink(script.name)
+    rps = float(re.search(r'Requests/sec:\s+([\d.]+)', out).group(1))
+    errors = re.search(r'Non-2xx or 3xx responses: (\d+)', out)
+    lat = {p: to_ms(v) for p, v in re.findall(r'^\s+(50|99)%\s+(\S+)', out, re.M)}
+    return rps, lat.get('50'), lat.get('99'), int(errors.group(1)) if errors else 0
+
+
+def to_ms(value):
+    number, unit = re.match(r'([\d.]+)(\w+)', value).groups()
+    return float(number) * {'us': 0.001, 'ms': 1, 's': 1000, 'm': 60000}[unit]
+
+
+def bench_mode(mode):
+    args = ['--workers=0'] if mode == 'threaded' else ['--workers=2', '--longpolling-port=%d' % run_tests.free_port()]
+    server = Server('bench-' + mode, *args).wait()
+    results = {}
+    try:
+        token, cookie = credentials(server.url)
+        for name, method, path, headers, body in targets(token, cookie):  # warm every cache
+            wrk(server.url, method, path, headers, body, 2, duration=1)
+        for connections in CONCURRENCY:
+            for name, method, path, headers, body in targets(token, cookie):
+                results[(name, connections)] = wrk(server.url, method, path, headers, body, connections)
+    finally:
+        server.stop()
+    return results
+
+
+def count_queries():
+    """SQL queries per request, read from a debug_sql log (median of 5 requests each)."""
+    server = Server('bench-sql', '--workers=0', '--log-level=debug_sql').wait()
+    counts = {}
+    try:
+        token, cookie = credentials(server.url)
+        for name, method, path, headers, body in targets(token, cookie):
+            per_request = []
+            for _i in range(6):
+                start = os.path.getsize(server.log)
+                request = urllib.request.Request(server.url + path, method=method, headers=headers,
+                                                 data=body.encode() if body else None)
+                urllib.request.urlopen(request, timeout=30).read()
+                time.sleep(0.2)
+                with open(server.log, errors='replace') as f:
+                    f.seek(start)
+                    per_request.append(sum(1 for line in f if 'odoo.sql_db: query:' in line))
+            counts[name] = statistics.median(per_request[1:])  # the first one warms caches
+    finally:
+        server.stop()
+    return counts
+
+
+def main():
+    if not shutil.which('wrk'):
+        sys.exit('wrk is missing (apt-get install wrk)')
+    os.makedirs(run_tests.LOG_DIR, exist_ok=True)
+    prepare_db()
+    print('machine: %s, %d cores; Odoo %s; %ds per measurement' % (
+        os.uname().machine, os.cpu_count(), ENV['HARNESS_SERIES'], DURATION))
+    for mode in MODES:
+        results = bench_mode(mode)
+        print('\n## %s\n' % ('threaded (--workers 0)' if mode == 'threaded' else '--workers 2'))
+        print('| route | conns | req/s | p50 ms | p99 ms | non-2xx |')
+        print('|---|---:|---:|---:|---:|---:|')
+        for (name, connections), (rps, p50, p99, errors) in sorted(results.items(), key=lambda kv: (kv[0][1], kv[0][0])):
+            print('| %s | %d | %.0f | %.1f | %.1f | %d |' % (name, connections, rps, p50 or 0, p99 or 0, errors))
+        print('\n| conns | me/floor | me/session | jwt/floor | jwt/session |')
+        print('|---:|---:|---:|---:|---:|')
+        for connections in CONCURRENCY:
+            r = {name: results[(name, connections)][0] for name in ('floor', 'me', 'jwt', 'session')}
+            print('| %d | %.2f | %.2f | %.2f | %.2f |' % (
+                connections, r['me'] / r['floor'], r['me'] / r['session'], r['jwt'] / r['floor'],
+                r['jwt'] / r['session']))
+    counts = count_queries()
+    print('\n## SQL queries per request (median)\n')
+    for name, count in counts.items():
+        print('- %s: %s' % (name, count))
+    print('- token auth beyond the floor: me %+d, jwt %+d' % (counts['me'] - counts['floor'],
+                                                               counts['jwt'] - counts['floor']))
+
+
+if __name__ == '__main__':
+    main()
