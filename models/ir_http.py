@@ -97,9 +97,15 @@ class IrHttp(models.AbstractModel):
     # -- authentication ------------------------------------------------------
     @classmethod
     def _jwt_verify(cls, token):
-        """The user id of a valid access token; ``InvalidToken``/``KeyConfigError`` otherwise."""
+        """The user id of a valid access token; ``InvalidToken``/``KeyConfigError`` otherwise.
+
+        Recording the token's use waits for the end of the request: Odoo rolls
+        back what authentication writes before it calls the endpoint.
+        """
         env = api.Environment(request.cr, SUPERUSER_ID, {})
-        return env['jwt_provider.token']._authenticate(token)
+        token_id, uid, last_used = env['jwt_provider.token']._lookup(token)
+        request.jwt_token_use = (token_id, last_used)
+        return uid
 
     @classmethod
     def _jwt_login_as(cls, uid):
@@ -143,6 +149,9 @@ class IrHttp(models.AbstractModel):
             if error:
                 return cls._jwt_stateless(cls._jwt_response(success=False, message=error, code=400))
         response = super(IrHttp, cls)._dispatch()
+        token_use = getattr(request, 'jwt_token_use', None)
+        if token_use and not request._failed:
+            api.Environment(request.cr, SUPERUSER_ID, {})['jwt_provider.token']._touch(*token_use)
         if getattr(request, 'jwt_stateless', False) or isinstance(response, JwtResponse):
             response = cls._jwt_stateless(response)
         return response

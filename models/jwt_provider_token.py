@@ -149,10 +149,10 @@ class JwtProviderToken(models.Model):
         return claims
 
     @api.model
-    def _authenticate(self, token):
-        """The user id an access token stands for; raises ``InvalidToken``.
+    def _lookup(self, token):
+        """``(token_id, user_id, last_used)`` of a valid access token; raises ``InvalidToken``.
 
-        The single query checks revocation and that the user is still active.
+        One indexed query checks revocation and that the user is still active.
         """
         claims = self._decode(token, 'access')
         cr = self.env.cr
@@ -164,15 +164,24 @@ class JwtProviderToken(models.Model):
         row = cr.fetchone()
         if not row or str(row[1]) != claims['sub']:
             raise InvalidToken('unknown, revoked or inactive')
-        token_id, uid, last_used = row
-        now = _utcnow()
-        if last_used is None or compat.to_datetime(last_used) < now - LAST_USED_RESOLUTION:
-            self._touch(token_id, now)
+        return row
+
+    @api.model
+    def _authenticate(self, token):
+        """The user id an access token stands for; raises ``InvalidToken``."""
+        token_id, uid, last_used = self._lookup(token)
+        self._touch(token_id, last_used)
         return uid
 
     @api.model
-    def _touch(self, token_id, now):
-        """Record use; a concurrent request holding the row simply skips it."""
+    def _touch(self, token_id, last_used):
+        """Record use, at most once a minute per token (keeps requests write-free).
+
+        A concurrent request holding the row simply skips it.
+        """
+        now = _utcnow()
+        if last_used and compat.to_datetime(last_used) >= now - LAST_USED_RESOLUTION:
+            return
         execute_or_skip(self.env.cr, """
             UPDATE jwt_provider_token SET last_used = %s
              WHERE id IN (SELECT id FROM jwt_provider_token WHERE id = %s FOR UPDATE SKIP LOCKED)

@@ -118,3 +118,11 @@ def test_responses_hold_no_secret(admin, tokens):
                    requests.post(URL + '/api/login', data={'email': 'admin', 'password': 'admin'},
                                  timeout=TIMEOUT)):
         assert secret not in answer.text
+
+
+def test_last_use_is_recorded(admin, user, tokens):
+    assert_envelope(me(bearer(tokens['token'])), 200)
+    rows = admin.call('jwt_provider.token', 'search_read', [('user_id', '=', user['id'])],
+                      fields=['token_type', 'last_used'])
+    used = {row['token_type']: row['last_used'] for row in rows}
+    assert used['access'] and not used['refresh']
