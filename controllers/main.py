@@ -117,7 +117,8 @@ class JwtController(http.Controller):
     @http.route('/web/avatar/<int:user_id>', type='http', auth='none')
     def avatar(self, user_id, **kw):
         """The user's avatar, or Odoo's placeholder, as the original served it."""
-        user = _sudo('res.users').browse(user_id).exists()
+        # The route's int converter accepts any length; ids are PostgreSQL integers.
+        user = _sudo('res.users').browse(user_id).exists() if user_id < 2 ** 31 else None
         image = compat.user_image(user) if user else False
         if image:
             content = base64.b64decode(image)

@@ -145,6 +145,9 @@ class IrHttp(models.AbstractModel):
             request.jwt_stateless = True
             if request.httprequest.method == 'OPTIONS':
                 return cls._jwt_stateless(cls._jwt_response(code=200))
+            # A client field named "self" would collide with the controller's
+            # own argument and turn the request into a 500.
+            getattr(request, 'params', {}).pop('self', None)
             error = getattr(request, 'jwt_body_error', None)
             if error:
                 return cls._jwt_stateless(cls._jwt_response(success=False, message=error, code=400))

@@ -11,7 +11,7 @@ from .. import compat
 
 _logger = logging.getLogger(__name__)
 
-EMAIL_RE = re.compile(r'^[^@\s]+@[^@\s]+\.[^@\s.]+$')
+EMAIL_RE = re.compile(r'^[^@\s\x00-\x1f\x7f]+@[^@\s\x00-\x1f\x7f]+\.[^@\s.\x00-\x1f\x7f]+$')
 # A hash of the same cost as real ones, verified when the login is unknown so
 # that unknown and known logins take the same time to refuse.
 _DUMMY_CONTEXT = CryptContext(['pbkdf2_sha512'])
@@ -35,7 +35,11 @@ class ResUsers(models.Model):
     # -- login ---------------------------------------------------------------
     @api.model
     def _jwt_normalize_email(self, email):
-        return (email or '').strip() if isinstance(email, str) else ''
+        """``email`` stripped, or ``''`` for anything that is not a usable string
+        (PostgreSQL refuses NUL characters: they must never reach a query)."""
+        if not isinstance(email, str) or '\x00' in email:
+            return ''
+        return email.strip()
 
     @api.model
     def _jwt_find_login(self, email):
@@ -61,7 +65,7 @@ class ResUsers(models.Model):
         so the answer's timing does not tell which accounts exist.
         """
         user = self._jwt_find_login(email)
-        if not isinstance(password, str) or not password:
+        if not isinstance(password, str) or '\x00' in password:
             password = ''
         if not user or not user.active or not password:
             _DUMMY_CONTEXT.verify(password or 'x', _DUMMY_HASH)
@@ -86,13 +90,15 @@ class ResUsers(models.Model):
         if not self._jwt_signup_enabled():
             raise SignupDisabled()
         email = self._jwt_normalize_email(email)
-        name = name.strip() if isinstance(name, str) else ''
+        name = name.replace('\x00', '').strip() if isinstance(name, str) else ''
         if not self.env['res.users']._jwt_is_valid_email(email):
             raise SignupRefused(_('Invalid email address'))
         if not name:
             raise SignupRefused(_('Name cannot be empty'))
         if not isinstance(password, str) or not password:
             raise SignupRefused(_('Password cannot be empty'))
+        if '\x00' in password:
+            raise SignupRefused(_('Password contains invalid characters'))
         self.env.cr.execute("SELECT pg_advisory_xact_lock(hashtext(%s))",
                             ['jwt_provider.signup:' + email.lower()])
         with self.pool.cursor() as fresh:

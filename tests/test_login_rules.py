@@ -15,7 +15,8 @@ class TestLoginRules(JwtCase):
         Users = self.env['res.users']
         for email, password in (('tester@example.com', 'wrong'), ('nobody@example.com', 'x'),
                                 ('tester@example.com', ''), ('tester@example.com', None), (None, None),
-                                (['a'], {'b': 1})):
+                                (['a'], {'b': 1}), ('tester@example.com', 'correct\x00horse'),
+                                ('tester\x00@example.com', 'correct horse battery')):
             with self.assertRaises(AccessDenied):
                 Users._jwt_authenticate_password(email, password)
         self.user.active = False
@@ -33,6 +34,8 @@ class TestLoginRules(JwtCase):
             (('new@example.com', 'pw', '  '), 'Name cannot be empty'),
             (('new@example.com', '', 'New'), 'Password cannot be empty'),
             (('tester@example.com', 'pw', 'Dup'), 'Email address already existed'),
+            (('nul\x00@example.com', 'pw', 'N'), 'Invalid email address'),
+            (('new@example.com', 'p\x00w', 'N'), 'Password contains invalid characters'),
             ((' TESTER@example.com ', 'pw', 'Dup'), 'Email address already existed'),
         )
         for args, message in cases:

@@ -125,3 +125,10 @@ def test_tokens_not_logged(user):
     assert 'GET /api/me' in log
     for secret in (tokens['token'], tokens['refresh_token'], tokens['token'].split('.')[2]):
         assert secret not in log
+
+
+def test_field_named_self_is_ignored(user):
+    form = post({'self': 'x', 'email': user['login'], 'password': user['password']})
+    assert_envelope(form, 200, True)
+    body = post(json={'self': 1, 'email': user['login'], 'password': user['password']})
+    assert_envelope(body, 200, True)

@@ -107,8 +107,9 @@ def test_avatar(user):
     assert answer.status_code == 200
     assert answer.headers['Content-Type'].startswith('image/')
     assert len(answer.content) > 0
-    missing = requests.get(URL + '/web/avatar/99999999', timeout=TIMEOUT)
-    assert missing.status_code == 200 and missing.content[:4] == b'\x89PNG'
+    for missing_id in ('99999999', '9' * 30):
+        missing = requests.get(URL + '/web/avatar/' + missing_id, timeout=TIMEOUT)
+        assert missing.status_code == 200 and missing.content[:4] == b'\x89PNG'
 
 
 def test_responses_hold_no_secret(admin, tokens):

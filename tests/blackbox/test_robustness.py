@@ -1,0 +1,39 @@
+"""Client mistakes never become a 500: every API path against a matrix of bad input.
+
+dev/run_tests.py also fails the run on any ERROR the server logs meanwhile.
+"""
+import itertools
+
+import pytest
+import requests
+
+from conftest import URL, TIMEOUT
+
+PATHS = ['/api/login', '/api/register', '/api/refresh', '/api/me', '/api/logout', '/api/ping',
+         '/example/jwt/whoami', '/example/helpers/whoami', '/web/avatar/1']
+BODIES = [
+    {},
+    {'data': {'email': '\x00', 'password': '\udcff'.encode('utf-8', 'surrogatepass')}},
+    {'data': {'email': 'a' * 100000, 'password': 'b', 'name': 'c', 'refresh_token': 'x' * 100000}},
+    {'data': b'{"email": ', 'headers': {'Content-Type': 'application/json'}},
+    {'data': b'[[[[[[[[[[', 'headers': {'Content-Type': 'application/json'}},
+    {'data': b'{"email": {"$ne": 1}, "password": [1], "all": {}, "name": null}',
+     'headers': {'Content-Type': 'application/json'}},
+    {'data': b'\xff\xfe\x00', 'headers': {'Content-Type': 'application/json; charset=utf-8'}},
+    {'files': {'email': ('e.txt', b'x'), 'password': ('p.txt', b'y')}},
+    {'data': 'email=%ZZ&password=%', 'headers': {'Content-Type': 'application/x-www-form-urlencoded'}},
+]
+AUTH = [None, 'Bearer \u00e9\u00e9', 'Bearer a.b', 'bearer  ' + 'A' * 5000]
+
+
+@pytest.mark.parametrize('path, method', list(itertools.product(PATHS, ['GET', 'POST', 'PUT', 'DELETE', 'HEAD'])))
+def test_no_server_error(path, method):
+    for body, auth in itertools.product(BODIES, AUTH):
+        kwargs = dict(body)
+        headers = dict(kwargs.pop('headers', {}))
+        if auth:
+            headers['Authorization'] = auth.encode('utf-8').decode('latin-1')
+        answer = requests.request(method, URL + path, headers=headers, timeout=TIMEOUT, **kwargs)
+        expected = answer.status_code < 500 or (path, answer.status_code) == ('/api/register', 501)
+        assert expected, (path, method, body, auth, answer.status_code, answer.text[:300])
+        assert 'Traceback' not in answer.text
