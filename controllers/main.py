@@ -1,5 +1,6 @@
 """The REST endpoints. Thin: rules live on the models, the envelope in ir.http."""
 import base64
+import functools
 import logging
 
 from odoo import http
@@ -31,10 +32,14 @@ def _client_address():
     return request.httprequest.remote_addr or ''
 
 
-def _require_post():
-    if request.httprequest.method != 'POST':
-        return _error(405, 'Method not allowed: use POST', headers={'Allow': 'POST, OPTIONS'})
-    return None
+def _post_only(endpoint):
+    """405 in the envelope for other methods (a ``methods=`` route answers in HTML)."""
+    @functools.wraps(endpoint)
+    def wrapper(self, **kw):
+        if request.httprequest.method != 'POST':
+            return _error(405, 'Method not allowed: use POST', headers={'Allow': 'POST, OPTIONS'})
+        return endpoint(self, **kw)
+    return wrapper
 
 
 def _image_mimetype(content):
@@ -50,10 +55,8 @@ def _image_mimetype(content):
 class JwtController(http.Controller):
 
     @http.route('/api/login', type='http', auth='none', csrf=False, jwt_api=True)
+    @_post_only
     def login(self, **kw):
-        refused = _require_post()
-        if refused:
-            return refused
         email, password = kw.get('email'), kw.get('password')
         Attempts = _sudo('jwt_provider.login_attempt')
         address = _client_address()
@@ -72,10 +75,8 @@ class JwtController(http.Controller):
         return self._token_answer(user)
 
     @http.route('/api/register', type='http', auth='none', csrf=False, jwt_api=True)
+    @_post_only
     def register(self, **kw):
-        refused = _require_post()
-        if refused:
-            return refused
         try:
             user = _sudo('res.users')._jwt_register(kw.get('email'), kw.get('password'), kw.get('name'))
         except SignupDisabled:
@@ -85,10 +86,8 @@ class JwtController(http.Controller):
         return self._token_answer(user)
 
     @http.route('/api/refresh', type='http', auth='none', csrf=False, jwt_api=True)
+    @_post_only
     def refresh(self, **kw):
-        refused = _require_post()
-        if refused:
-            return refused
         ir_http = request.env['ir.http']
         try:
             user, tokens = _sudo('jwt_provider.token')._refresh(kw.get('refresh_token'))
