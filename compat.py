@@ -55,7 +55,8 @@ def post_install(cls):
 
     11.0 runs at-install tests only in databases with demo data, so the suite
     runs post-install everywhere: ``at_install``/``post_install`` decorators
-    before 12.0, tags after.
+    before 12.0, tags after. Decorate each concrete class: from 12.0 on, a
+    subclass does not inherit its parent's tags.
     """
     from odoo.tests import common
     if hasattr(common, 'tagged') and ODOO_VERSION >= 12:

@@ -6,6 +6,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from odoo.exceptions import AccessError, UserError
 
+from .. import compat
 from .common import JwtCase
 from ..models.jwt_provider_key import KeyConfigError
 
@@ -15,6 +16,7 @@ def pem(private):
                                  serialization.NoEncryption()).decode()
 
 
+@compat.post_install
 class TestKeySettings(JwtCase):
 
     def test_short_keys_refused(self):

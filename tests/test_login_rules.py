@@ -1,10 +1,12 @@
 """Login and sign-up rules on res.users, and the throttling counters."""
 from odoo.exceptions import AccessDenied
 
+from .. import compat
 from .common import JwtCase
 from ..models.res_users import SignupDisabled, SignupRefused
 
 
+@compat.post_install
 class TestLoginRules(JwtCase):
 
     def test_login_ignores_case_and_spaces(self):

@@ -1,7 +1,9 @@
 """What ends a token: logout, refresh rotation, user changes, key rotation."""
+from .. import compat
 from .common import JwtCase
 
 
+@compat.post_install
 class TestRevocation(JwtCase):
 
     def setUp(self):

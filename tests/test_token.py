@@ -1,9 +1,11 @@
 """Issuing tokens: claims, uniqueness, and what is (not) stored."""
 import jwt
 
+from .. import compat
 from .common import JwtCase
 
 
+@compat.post_install
 class TestToken(JwtCase):
 
     def test_pair_claims(self):
