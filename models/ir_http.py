@@ -8,6 +8,7 @@ import json
 import logging
 
 import werkzeug.exceptions
+import werkzeug.wrappers
 
 from odoo import SUPERUSER_ID, api, http, models
 from odoo.http import request
