@@ -70,10 +70,18 @@ quiet_pip() {  # pip's noise about this machine's empty local index folders
     { grep -v 'is ignored: it is neither a file nor a directory' || true; } >&2
 }
 
+venv_imports() {  # a source tree's odoo is on PYTHONPATH, as when Odoo runs
+    if [ -n "$ODOO_SRC" ]; then
+        PYTHONPATH="$ODOO_SRC" "$PY" -c 'import odoo, jwt, pytest'
+    else
+        "$PY" -c 'import odoo, jwt, pytest'
+    fi
+}
+
 setup_venv() {
     local want marker="$VENV/.harness-ready"
     want=$(venv_fingerprint | sha1sum | cut -c1-40)
-    if [ -f "$marker" ] && [ "$(cat "$marker")" = "$want" ] && "$PY" -c 'import odoo, jwt, pytest' 2>/dev/null; then
+    if [ -f "$marker" ] && [ "$(cat "$marker")" = "$want" ] && venv_imports 2>/dev/null; then
         return
     fi
     local python; python=$(find_python)
@@ -90,7 +98,7 @@ setup_venv() {
             "$ROOT/requirements/odoo11.txt" "$ROOT/requirements/odoo-src.txt" > "$VENV/odoo-src-requirements.txt"
         "${pip[@]}" -r "$VENV/odoo-src-requirements.txt" -r "$ROOT/requirements.txt" -r "$ROOT/requirements/dev.txt" 2>&1 | quiet_pip
     fi
-    "$PY" -c 'import odoo, jwt, pytest' || die "the virtualenv was built but cannot import odoo"
+    venv_imports || die "the virtualenv was built but cannot import odoo"
     echo "$want" > "$marker"
 }
 
