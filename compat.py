@@ -41,6 +41,13 @@ def datetime_value(value):
     return fields.Datetime.to_string(value) if ODOO_VERSION < 12 else value
 
 
+def flush(env):
+    """13.0 delays ORM writes until a flush: do it before raw SQL reads tables."""
+    model = env['res.users']
+    if hasattr(model, 'flush'):
+        model.flush()
+
+
 def user_image(user):
     """The user's avatar as base64 (``image`` before 13.0, ``image_128`` after)."""
     for name in ('image_128', 'image_small', 'image'):
@@ -65,6 +72,6 @@ def post_install(cls):
 
 
 def http_port():
-    """The port of the server the HTTP tests talk to."""
-    from odoo.tests import common
-    return common.PORT
+    """The port of the server the HTTP tests talk to (13.0 dropped ``common.PORT``)."""
+    from odoo.tools import config
+    return config['http_port']

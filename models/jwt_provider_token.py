@@ -55,7 +55,7 @@ class JwtProviderToken(models.Model):
     issued_at = fields.Datetime(required=True, readonly=True)
     expires_at = fields.Datetime(required=True, readonly=True)
     last_used = fields.Datetime(readonly=True)
-    revoked = fields.Boolean(readonly=True)
+    revoked = fields.Boolean(default=False, readonly=True)
     revoked_reason = fields.Selection([
         ('logout', 'Logout'),
         ('spent', 'Refreshed'),
@@ -155,11 +155,12 @@ class JwtProviderToken(models.Model):
         One indexed query checks revocation and that the user is still active.
         """
         claims = self._decode(token, 'access')
+        compat.flush(self.env)
         cr = self.env.cr
         cr.execute("""
             SELECT t.id, t.user_id, t.last_used
               FROM jwt_provider_token t JOIN res_users u ON u.id = t.user_id
-             WHERE t.jti_hash = %s AND t.token_type = 'access' AND NOT t.revoked AND u.active
+             WHERE t.jti_hash = %s AND t.token_type = 'access' AND t.revoked IS NOT TRUE AND u.active
         """, [_digest(claims['jti'])])
         row = cr.fetchone()
         if not row or str(row[1]) != claims['sub']:
@@ -196,6 +197,7 @@ class JwtProviderToken(models.Model):
         family: either the client or an attacker holds a stolen copy.
         """
         claims = self._decode(refresh_token, 'refresh')
+        compat.flush(self.env)
         cr = self.env.cr
         cr.execute("""
             SELECT t.id, t.user_id, t.revoked, t.revoked_reason, t.family
@@ -210,7 +212,7 @@ class JwtProviderToken(models.Model):
         # one of them gets a new pair.
         spent = not revoked and bool(execute_or_skip(cr, """
             UPDATE jwt_provider_token SET revoked = true, revoked_reason = 'spent'
-             WHERE id = %s AND NOT revoked RETURNING id
+             WHERE id = %s AND revoked IS NOT TRUE RETURNING id
         """, [token_id]))
         if not spent:
             if revoked and reason == 'spent':
@@ -245,8 +247,9 @@ class JwtProviderToken(models.Model):
 
     @api.model
     def _revoke_all(self, reason):
+        compat.flush(self.env)
         self.env.cr.execute(
-            "UPDATE jwt_provider_token SET revoked = true, revoked_reason = %s WHERE NOT revoked",
+            "UPDATE jwt_provider_token SET revoked = true, revoked_reason = %s WHERE revoked IS NOT TRUE",
             [reason])
         self.invalidate_cache()
 

@@ -51,6 +51,7 @@ class ResUsers(models.Model):
         email = self._jwt_normalize_email(email)
         if not email:
             return self.browse()
+        compat.flush(self.env)
         self.env.cr.execute(
             "SELECT id FROM res_users WHERE lower(login) = lower(%s) ORDER BY login = %s DESC, id LIMIT 1",
             [email, email])
