@@ -48,6 +48,17 @@ def flush(env):
         model.flush()
 
 
+def current_rule(ir_http):
+    """The werkzeug rule the current request matches (raises werkzeug's NotFound).
+
+    13.0 replaced ``ir.http._find_handler`` with ``_match(path)``.
+    """
+    from odoo.http import request
+    if hasattr(ir_http, '_match'):
+        return ir_http._match(request.httprequest.path)[0]
+    return ir_http._find_handler(return_rule=True)[0]
+
+
 def user_image(user):
     """The user's avatar as base64 (``image`` before 13.0, ``image_128`` after)."""
     for name in ('image_128', 'image_small', 'image'):

@@ -13,6 +13,7 @@ import werkzeug.wrappers
 from odoo import SUPERUSER_ID, api, http, models
 from odoo.http import request
 
+from .. import compat
 from ..models.jwt_provider_key import KeyConfigError
 from ..models.jwt_provider_token import InvalidToken
 
@@ -33,11 +34,12 @@ class JwtResponse(http.Response):
         return super(JwtResponse, self).set_cookie(key, *args, **kwargs)
 
 
-class JwtAuthError(werkzeug.exceptions.HTTPException):
-    """Raised by the ``jwt`` auth type; carries the enveloped 498 (or 503) answer."""
+class JwtAnswer(werkzeug.exceptions.HTTPException):
+    """Ends a request early with an enveloped answer: 498 from the ``jwt`` auth
+    type, a CORS preflight, a 400 for an undecodable body."""
 
     def __init__(self, response):
-        super(JwtAuthError, self).__init__(response=response)
+        super(JwtAnswer, self).__init__(response=response)
         self.code = response.status_code
 
 
@@ -124,9 +126,9 @@ class IrHttp(models.AbstractModel):
         try:
             uid = cls._jwt_verify(cls._jwt_bearer_token())
         except InvalidToken as e:
-            raise JwtAuthError(cls._jwt_invalid_token(str(e)))
+            raise JwtAnswer(cls._jwt_invalid_token(str(e)))
         except KeyConfigError as e:
-            raise JwtAuthError(cls._jwt_misconfigured(e))
+            raise JwtAnswer(cls._jwt_misconfigured(e))
         cls._jwt_login_as(uid)
 
     # -- dispatch ------------------------------------------------------------
@@ -135,23 +137,34 @@ class IrHttp(models.AbstractModel):
         return routing.get('auth') == 'jwt' or bool(routing.get('jwt_api'))
 
     @classmethod
-    def _dispatch(cls):
-        api_route = False
-        try:
-            rule, _args = cls._find_handler(return_rule=True)
-            api_route = cls._jwt_is_api_route(rule.endpoint.routing)
-        except Exception:  # no route (404) or wrong method: Odoo answers as usual
-            pass
-        if api_route:
+    def _jwt_api_request(cls):
+        """Whether the current request targets an API route (decided once per request)."""
+        if not hasattr(request, 'jwt_api_route'):
+            try:
+                routing = compat.current_rule(cls).endpoint.routing
+                request.jwt_api_route = cls._jwt_is_api_route(routing)
+            except Exception:  # no route (404) or wrong method: Odoo answers as usual
+                request.jwt_api_route = False
+        return request.jwt_api_route
+
+    @classmethod
+    def _authenticate(cls, auth_method='user'):
+        # Checked here rather than in _dispatch: modules such as http_routing
+        # authenticate in their own _dispatch, before any inner override runs.
+        if cls._jwt_api_request():
             request.jwt_stateless = True
-            if request.httprequest.method == 'OPTIONS':
-                return cls._jwt_stateless(cls._jwt_response(code=200))
+            if request.httprequest.method == 'OPTIONS':  # CORS preflight: no credentials
+                raise JwtAnswer(cls._jwt_response(code=200))
+            error = getattr(request, 'jwt_body_error', None)
+            if error:
+                raise JwtAnswer(cls._jwt_response(success=False, message=error, code=400))
             # A client field named "self" would collide with the controller's
             # own argument and turn the request into a 500.
             getattr(request, 'params', {}).pop('self', None)
-            error = getattr(request, 'jwt_body_error', None)
-            if error:
-                return cls._jwt_stateless(cls._jwt_response(success=False, message=error, code=400))
+        return super(IrHttp, cls)._authenticate(auth_method)
+
+    @classmethod
+    def _dispatch(cls):
         response = super(IrHttp, cls)._dispatch()
         token_use = getattr(request, 'jwt_token_use', None)
         if token_use and not request._failed:
@@ -162,9 +175,9 @@ class IrHttp(models.AbstractModel):
 
     @classmethod
     def _handle_exception(cls, exception):
-        # The jwt auth type answers in the envelope for json routes too.
-        if isinstance(exception, JwtAuthError):
-            return exception.response
+        # Early answers are already in the envelope, for json routes too.
+        if isinstance(exception, JwtAnswer):
+            return cls._jwt_stateless(exception.response)
         return super(IrHttp, cls)._handle_exception(exception)
 
     @classmethod

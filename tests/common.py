@@ -51,6 +51,16 @@ class JwtCase(TransactionCase):
     def assertValid(self, token):
         self.assertEqual(self.Token._authenticate(token), self.user.id)
 
+    def assertRefused(self, method, *args, **kwargs):
+        """``method`` raises InvalidToken, keeping what it wrote first (13.0's
+        assertRaises rolls back a savepoint, which would hide a revocation)."""
+        from ..models.jwt_provider_token import InvalidToken
+        try:
+            method(*args, **kwargs)
+        except InvalidToken:
+            return
+        self.fail('%s did not raise InvalidToken' % method.__name__)
+
     def assertInvalid(self, token):
         from ..models.jwt_provider_token import InvalidToken
         with self.assertRaises(InvalidToken):
