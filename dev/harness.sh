@@ -186,7 +186,13 @@ setup_addons() {
     ln -sfn "$ROOT" "$ADDONS_LINKS/jwt_provider"
     ln -sfn "$ROOT/examples/jwt_provider_example" "$ADDONS_LINKS/jwt_provider_example"
     ADDONS_PATH="$ADDONS_LINKS"
-    [ -z "$ODOO_SRC" ] || ADDONS_PATH="$ODOO_SRC/addons,$ODOO_SRC/odoo/addons,$ADDONS_LINKS"
+    if [ -n "$ODOO_SRC" ]; then
+        # A git checkout has addons/ and odoo/addons/; a release archive only the latter.
+        local d
+        for d in "$ODOO_SRC/odoo/addons" "$ODOO_SRC/addons"; do
+            [ -d "$d" ] && ADDONS_PATH="$d,$ADDONS_PATH"
+        done
+    fi
 }
 
 odoo() {  # odoo ARGS...: Odoo with the harness's connection and paths
