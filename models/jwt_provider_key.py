@@ -75,12 +75,12 @@ class JwtProviderKey(models.AbstractModel):
 
     # -- key material ------------------------------------------------------
     @api.model
-    def _raw_key(self):
+    def _raw_key(self, algorithm=None):
         """The configured secret (HMAC) or PEM private key, environment first."""
         env_key = os.environ.get(ENV_KEY)
         if env_key is not None:
             return env_key
-        name = 'private_key' if self._algorithm() in ASYMMETRIC else 'secret'
+        name = 'private_key' if (algorithm or self._algorithm()) in ASYMMETRIC else 'secret'
         return self._param(name) or ''
 
     @api.model
@@ -90,7 +90,7 @@ class JwtProviderKey(models.AbstractModel):
         Fails closed: an empty or short HMAC key would make tokens forgeable.
         """
         algorithm = self._algorithm()
-        raw = self._raw_key()
+        raw = self._raw_key(algorithm)
         if algorithm in HMAC_MIN_BYTES:
             self._check_hmac_key(algorithm, raw)
             return algorithm, raw, raw

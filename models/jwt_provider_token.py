@@ -10,6 +10,7 @@ import logging
 import secrets
 
 import jwt
+import jwt.api_jwt
 
 from odoo import api, fields, models
 
@@ -126,16 +127,15 @@ class JwtProviderToken(models.Model):
         algorithm, _sign, verifying_key = Key._signing_keys()
         leeway = Key._param('leeway')
         try:
-            if 'crit' in jwt.get_unverified_header(token):
-                raise InvalidToken('crit header')
-            claims = jwt.decode(
+            decoded = jwt.api_jwt.decode_complete(
                 token, verifying_key, algorithms=[algorithm],
                 audience=Key._audience(), issuer=Key._issuer(), leeway=leeway,
                 options={'require': list(REQUIRED_CLAIMS)})
-        except InvalidToken:
-            raise
         except Exception as e:  # PyJWT errors, but also RecursionError, TypeError...
             raise InvalidToken(type(e).__name__)
+        if 'crit' in decoded['header']:  # no extension is understood, so none may be critical
+            raise InvalidToken('crit header')
+        claims = decoded['payload']
         lifetime = Key._param('%s_lifetime' % token_type)
         now = _utcnow().replace(tzinfo=datetime.timezone.utc).timestamp()
         if not (claims.get('iss') == Key._issuer()
