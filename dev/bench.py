@@ -4,6 +4,7 @@ Started by ``make bench`` (dev/harness.sh bench). For each server mode
 (threaded, --workers 2) and each concurrency it runs wrk for a fixed duration
 against:
   floor    GET /api/ping                       no authentication at all
+  floor_db the same with a session cookie      (Odoo skips its database listing)
   me       GET /api/me                         bearer token
   jwt      GET /example/jwt/ping               an auth='jwt' route doing nothing
   session  POST /web/session/get_session_info  Odoo's own session cookie
@@ -67,6 +68,10 @@ def targets(token, cookie):
     rpc = json.dumps({'jsonrpc': '2.0', 'method': 'call', 'params': {}})
     return [
         ('floor', 'GET', '/api/ping', {}, None),
+        # The same route with a session cookie: Odoo then takes the database from
+        # the session instead of listing the server's databases on a new
+        # connection, as token requests do thanks to their db claim.
+        ('floor_db', 'GET', '/api/ping', {'Cookie': 'session_id=' + cookie}, None),
         ('me', 'GET', '/api/me', {'Authorization': 'Bearer ' + token}, None),
         ('jwt', 'GET', '/example/jwt/ping', {'Authorization': 'Bearer ' + token}, None),
         ('session', 'POST', '/web/session/get_session_info',
@@ -152,19 +157,20 @@ def main():
         print('|---|---:|---:|---:|---:|---:|')
         for (name, connections), (rps, p50, p99, errors) in sorted(results.items(), key=lambda kv: (kv[0][1], kv[0][0])):
             print('| %s | %d | %.0f | %.1f | %.1f | %d |' % (name, connections, rps, p50 or 0, p99 or 0, errors))
-        print('\n| conns | me/floor | me/session | jwt/floor | jwt/session |')
-        print('|---:|---:|---:|---:|---:|')
+        print('\n| conns | me/floor | me/floor_db | me/session | jwt/floor | jwt/floor_db | jwt/session |')
+        print('|---:|---:|---:|---:|---:|---:|---:|')
         for connections in CONCURRENCY:
-            r = {name: results[(name, connections)][0] for name in ('floor', 'me', 'jwt', 'session')}
-            print('| %d | %.2f | %.2f | %.2f | %.2f |' % (
-                connections, r['me'] / r['floor'], r['me'] / r['session'], r['jwt'] / r['floor'],
-                r['jwt'] / r['session']))
+            r = {name: results[(name, connections)][0] for name in ('floor', 'floor_db', 'me', 'jwt', 'session')}
+            print('| %d | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f |' % (
+                connections, r['me'] / r['floor'], r['me'] / r['floor_db'], r['me'] / r['session'],
+                r['jwt'] / r['floor'], r['jwt'] / r['floor_db'], r['jwt'] / r['session']))
     counts = count_queries()
     print('\n## SQL queries per request (median)\n')
     for name, count in counts.items():
         print('- %s: %s' % (name, count))
-    print('- token auth beyond the floor: me %+d, jwt %+d' % (counts['me'] - counts['floor'],
-                                                               counts['jwt'] - counts['floor']))
+    for floor in ('floor', 'floor_db'):
+        print('- token auth beyond %s: me %+d, jwt %+d' % (floor, counts['me'] - counts[floor],
+                                                          counts['jwt'] - counts[floor]))
 
 
 if __name__ == '__main__':
