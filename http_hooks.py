@@ -25,13 +25,10 @@ the request; the token is verified there as usual (signature, audience).
 """
 import base64
 import json
-import logging
 
 import odoo
 from odoo import http
 from odoo.modules.registry import Registry
-
-_logger = logging.getLogger(__name__)
 
 JSON_MIMETYPES = ('application/json', 'application/json-rpc')
 JSON_RPC_KEYS = ('jsonrpc', 'method', 'params')

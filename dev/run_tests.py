@@ -83,7 +83,7 @@ def unexpected_errors(log_path):
         m = LOG_LINE.match(line)
         if not m or m.group(1) not in ('ERROR', 'CRITICAL'):
             continue
-        logger, message = m.group(3), m.group(4)
+        logger = m.group(3)
         if logger.startswith('odoo.addons.') and '.tests.' in logger:
             continue  # a unittest report line (FAIL:/ERROR:/Traceback), counted by the runner
         if any(p.search(line) for p in HARMLESS_ERRORS):

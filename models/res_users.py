@@ -1,5 +1,4 @@
 """Login and sign-up rules of the API, and revocation when a user changes."""
-import logging
 import re
 
 from passlib.context import CryptContext
@@ -8,8 +7,6 @@ from odoo import _, api, fields, models
 from odoo.exceptions import AccessDenied
 
 from .. import compat
-
-_logger = logging.getLogger(__name__)
 
 EMAIL_RE = re.compile(r'^[^@\s\x00-\x1f\x7f]+@[^@\s\x00-\x1f\x7f]+\.[^@\s.\x00-\x1f\x7f]+$')
 # A hash of the same cost as real ones, verified when the login is unknown so
