@@ -1,7 +1,6 @@
 """The REST endpoints. Thin: rules live on the models, the envelope in ir.http."""
 import base64
 import functools
-import logging
 
 from odoo import SUPERUSER_ID, http
 from odoo.exceptions import AccessDenied
@@ -11,9 +10,7 @@ from odoo.modules import get_module_resource
 from .. import compat
 from ..models.jwt_provider_key import KeyConfigError
 from ..models.jwt_provider_token import InvalidToken
-from ..models.res_users import SignupDisabled, SignupRefused
-
-_logger = logging.getLogger(__name__)
+from ..models.res_users import LoginThrottled, SignupDisabled, SignupRefused
 
 
 def _envelope(**kwargs):
@@ -59,21 +56,13 @@ class JwtController(http.Controller):
     @http.route('/api/login', type='http', auth='none', csrf=False, jwt_api=True)
     @_post_only
     def login(self, **kw):
-        email, password = kw.get('email'), kw.get('password')
-        Attempts = _sudo('jwt_provider.login_attempt')
-        address = _client_address()
-        retry_after = Attempts._retry_after(email, address)
-        if retry_after:
-            _logger.info('API login throttled for %s', address)
-            return _error(429, 'Too many failed logins, retry later',
-                          headers={'Retry-After': str(retry_after)})
         try:
-            user = _sudo('res.users')._jwt_authenticate_password(email, password)
+            user = _sudo('res.users')._jwt_login(kw.get('email'), kw.get('password'), _client_address())
+        except LoginThrottled as e:
+            return _error(429, 'Too many failed logins, retry later',
+                          headers={'Retry-After': str(e.retry_after)})
         except AccessDenied:
-            Attempts._record_failure(email, address)
-            _logger.info('API login failed from %s', address)
             return _error(400, 'Incorrect login')
-        Attempts._reset(email)
         return self._token_answer(user)
 
     @http.route('/api/register', type='http', auth='none', csrf=False, jwt_api=True)

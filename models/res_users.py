@@ -1,4 +1,5 @@
 """Login and sign-up rules of the API, and revocation when a user changes."""
+import logging
 import re
 
 from passlib.context import CryptContext
@@ -7,6 +8,8 @@ from odoo import _, api, fields, models
 from odoo.exceptions import AccessDenied
 
 from .. import compat
+
+_logger = logging.getLogger(__name__)
 
 EMAIL_RE = re.compile(r'^[^@\s\x00-\x1f\x7f]+@[^@\s\x00-\x1f\x7f]+\.[^@\s.\x00-\x1f\x7f]+$')
 # A hash of the same cost as real ones, verified when the login is unknown so
@@ -17,6 +20,14 @@ _DUMMY_HASH = _DUMMY_CONTEXT.hash('jwt_provider timing equaliser')
 
 class SignupRefused(Exception):
     """Registration input refused; the message is the API's 400 message."""
+
+
+class LoginThrottled(Exception):
+    """Too many recent failures for this login or address (the API answers 429)."""
+
+    def __init__(self, retry_after):
+        super(LoginThrottled, self).__init__(retry_after)
+        self.retry_after = retry_after
 
 
 class SignupDisabled(Exception):
@@ -54,6 +65,28 @@ class ResUsers(models.Model):
             [email, email])
         row = self.env.cr.fetchone()
         return self.sudo().with_context(active_test=False).browse(row and row[0])
+
+    @api.model
+    def _jwt_login(self, email, password, address):
+        """The user an API login identifies, with throttling.
+
+        Raises ``LoginThrottled`` while the login or the client address is
+        locked out, ``AccessDenied`` (and counts a failure) on bad credentials;
+        a success clears the login's counter.
+        """
+        Attempts = self.env['jwt_provider.login_attempt'].sudo()
+        retry_after = Attempts._retry_after(email, address)
+        if retry_after:
+            _logger.info('API login throttled for %s', address)
+            raise LoginThrottled(retry_after)
+        try:
+            user = self._jwt_authenticate_password(email, password)
+        except AccessDenied:
+            Attempts._record_failure(email, address)
+            _logger.info('API login failed from %s', address)
+            raise
+        Attempts._reset(email)
+        return user
 
     @api.model
     def _jwt_authenticate_password(self, email, password):
