@@ -1,3 +1,3 @@
-from . import http_hooks
 from . import models
+from . import http_hooks
 from . import controllers

@@ -30,6 +30,8 @@ import odoo
 from odoo import http
 from odoo.modules.registry import Registry
 
+from .models.jwt_provider_token import MAX_TOKEN_LENGTH
+
 JSON_MIMETYPES = ('application/json', 'application/json-rpc')
 JSON_RPC_KEYS = ('jsonrpc', 'method', 'params')
 # Sentinel for a body that is not valid JSON (or not an object).
@@ -69,13 +71,25 @@ def _addon_ir_http(db):
     return ir_http if hasattr(ir_http, '_jwt_json_request') else None
 
 
+def bearer_token(headers):
+    """The token of an ``Authorization: Bearer <token>`` header, or ``''``.
+
+    The one parser of the header: ``ir.http`` uses it too.
+    """
+    scheme, _sep, token = headers.get('Authorization', '').strip().partition(' ')
+    if scheme.lower() != 'bearer':
+        return ''
+    token = token.strip()
+    return token if token and ' ' not in token else ''
+
+
 def _bearer_token_db(httprequest):
     """The ``db`` claim of the request's bearer token, when it can be used as is."""
-    header = httprequest.headers.get('Authorization', '')
-    if header[:7].lower() != 'bearer ' or len(header) > 4200:
+    token = bearer_token(httprequest.headers)
+    if not token or len(token) > MAX_TOKEN_LENGTH:
         return None
     try:
-        payload = header[7:].strip().split('.')[1]
+        payload = token.split('.')[1]
         claims = json.loads(base64.urlsafe_b64decode(payload + '=' * (-len(payload) % 4)))
         db = claims.get('db')
     except Exception:  # not a JWT: the auth method will answer 498

@@ -14,6 +14,7 @@ from odoo import SUPERUSER_ID, api, http, models
 from odoo.http import request
 
 from .. import compat
+from ..http_hooks import JsonBodyHttpRequest, bearer_token
 from ..models.jwt_provider_key import KeyConfigError
 from ..models.jwt_provider_token import InvalidToken
 
@@ -84,12 +85,7 @@ class IrHttp(models.AbstractModel):
     @classmethod
     def _jwt_bearer_token(cls):
         """The token of an ``Authorization: Bearer <token>`` header, or ``''``."""
-        header = request.httprequest.headers.get('Authorization', '')
-        scheme, _sep, token = header.strip().partition(' ')
-        if scheme.lower() != 'bearer':
-            return ''
-        token = token.strip()
-        return token if token and ' ' not in token else ''
+        return bearer_token(request.httprequest.headers)
 
     @classmethod
     def _jwt_parse_request(cls):
@@ -186,7 +182,6 @@ class IrHttp(models.AbstractModel):
 
         ``body`` is the decoded JSON, or ``JSON_BODY_INVALID``.
         """
-        from ..http_hooks import JsonBodyHttpRequest
         return JsonBodyHttpRequest(httprequest, body)
 
     @classmethod
