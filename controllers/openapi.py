@@ -1,0 +1,603 @@
+"""``GET /api/openapi.json`` and ``GET /api/docs``: the API described in OpenAPI 3.1.
+
+The document is built at request time from the routes Odoo knows for the
+database (``ir.http``'s routing map), so it lists what the server really
+serves, the routes of other installed addons included. A route is described
+when its path starts with ``/api/``, its ``auth`` is ``'jwt'`` or it carries
+``jwt_api=True``; ``jwt_openapi=False`` on a route leaves it out.
+
+What each route accepts and answers comes, in this order, from:
+
+1. the route's own ``jwt_openapi`` routing argument::
+
+       @http.route('/api/my/orders', type='http', auth='jwt', csrf=False, jwt_openapi={
+           'summary': 'My orders',
+           'responses': {'200': openapi.ok({'type': 'array', 'items': {'$ref': '#/components/schemas/Order'}})},
+       })
+
+2. the registry of this module, keyed by path (``register_path``), which
+   describes the addon's own endpoints and which other addons may extend::
+
+       from odoo.addons.jwt_provider.controllers import openapi
+       openapi.register_schema('Order', {'type': 'object', 'properties': {...}})
+       openapi.register_path('/api/my/orders', {'get': {...}, 'post': {...}})
+
+3. a generic description (any JSON in the envelope) for routes described nowhere.
+
+A description is an OpenAPI Operation Object, applied to every method of the
+route, or a dict of them keyed by lower-case HTTP method. The route's
+``methods`` (when set) choose the methods; otherwise the keys of a per-method
+description do; otherwise the route accepts any method and the description is
+repeated for GET, POST, PUT, PATCH and DELETE. On API routes a method a path
+does not list answers 405 (``x-other-methods`` on the path: the answers to
+those methods, the shared ones below included). The answers every API route
+shares are added where a description has none of its own: 400 (undecodable
+body), 413 (body too large), and for ``auth='jwt'`` the bearer scheme, 498 and
+503. ``$ref`` may point at anything under ``#/components/``.
+
+``OPTIONS`` (CORS preflight, answered 200 without credentials on every API
+route) is described once in ``info.description``, not on each path.
+
+Nothing here depends on the Odoo series: every series from 11.0 to 19.0 keeps
+the merged ``@http.route`` arguments of an endpoint on ``rule.endpoint.routing``
+of ``ir.http.routing_map()``; ``_routing_rules`` is the one place that reads them.
+"""
+import ast
+import copy
+import json
+import os
+import re
+
+from odoo import http
+from odoo.http import request
+
+OPENAPI_VERSION = '3.1.0'
+ADDON_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+DOCS_PAGE = os.path.join(ADDON_DIR, 'static', 'src', 'docs', 'index.html')
+HTTP_METHODS = ('get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace')
+ANY_METHODS = ('get', 'post', 'put', 'patch', 'delete')
+API_PREFIX = '/api/'
+
+# werkzeug's rule syntax: <converter(arguments):name>
+_RULE_PART = re.compile(r'<(?:(?P<converter>[a-zA-Z_][a-zA-Z0-9_]*)(?:\((?P<args>.*?)\))?:)?'
+                        r'(?P<name>[a-zA-Z_][a-zA-Z0-9_]*)>')
+
+
+def _ref(kind, name):
+    return {'$ref': '#/components/%s/%s' % (kind, name)}
+
+
+def envelope(data_schema, success=True):
+    """The schema of an answer whose ``data`` is ``data_schema``."""
+    return {'allOf': [_ref('schemas', 'Envelope'), {
+        'properties': {'data': data_schema, 'success': {'const': success}},
+    }]}
+
+
+def ok(data_schema, description='Success'):
+    """A 200 Response Object in the envelope (for ``jwt_openapi`` descriptions)."""
+    return {'description': description,
+            'content': {'application/json': {'schema': envelope(data_schema)}}}
+
+
+def error(name, description=None):
+    """A reference to one of the shared error answers, with its own description."""
+    response = _ref('responses', name)
+    if description:
+        response['description'] = description
+    return response
+
+
+def _body(schema_name, required=True):
+    schema = _ref('schemas', schema_name)
+    return {'required': required, 'content': {
+        'application/json': {'schema': schema},
+        'application/x-www-form-urlencoded': {'schema': schema},
+    }}
+
+
+def _string(description, **kw):
+    return dict({'type': 'string', 'description': description}, **kw)
+
+
+_MANY2ONE = {'type': 'array', 'prefixItems': [{'type': 'integer'}, {'type': 'string'}],
+             'items': False, 'minItems': 2,
+             'description': '`[id, display name]`, as Odoo reads a many2one'}
+
+COMPONENTS = {
+    'securitySchemes': {
+        'bearerAuth': {
+            'type': 'http', 'scheme': 'bearer', 'bearerFormat': 'JWT',
+            'description': 'The `token` of a login, register or refresh answer, as '
+                           '`Authorization: Bearer <token>`. Refresh tokens are refused here.',
+        },
+    },
+    'headers': {
+        'Retry-After': {
+            'description': 'Seconds to wait before trying again.',
+            'schema': {'type': 'integer', 'minimum': 0},
+        },
+        'Allow': {'description': 'The methods the path accepts.', 'schema': {'type': 'string'}},
+    },
+    'schemas': {
+        'Envelope': {
+            'type': 'object',
+            'description': 'Every answer of the API (except this document, the docs page and '
+                           'avatars) is this envelope.',
+            'required': ['data', 'success', 'message'],
+            'properties': {
+                'data': {'description': 'The result; `null` when there is none.'},
+                'success': {'type': 'boolean'},
+                'message': {'type': ['string', 'null'], 'description': 'Why a call failed; `null` on success.'},
+            },
+            'additionalProperties': False,
+        },
+        'Error': {'allOf': [_ref('schemas', 'Envelope'), {
+            'properties': {'data': {'type': 'null'}, 'success': {'const': False},
+                           'message': {'type': 'string'}},
+        }]},
+        'LoginRequest': {
+            'type': 'object', 'required': ['email', 'password'],
+            'properties': {
+                'email': _string('The login (an email address, or `admin`); compared case-insensitively.'),
+                'password': _string('The password.', format='password'),
+            },
+        },
+        'TotpRequest': {
+            'type': 'object', 'required': ['ticket', 'code'],
+            'properties': {
+                'ticket': _string('The `ticket` of the 401 answer of `/api/login`.'),
+                'code': _string('The current code of the authenticator app.'),
+            },
+        },
+        'RegisterRequest': {
+            'type': 'object', 'required': ['email', 'password', 'name'],
+            'properties': {
+                'email': _string('Becomes the login; must be a valid address not already used (in any case).',
+                                 format='email'),
+                'password': _string('Not empty.', format='password'),
+                'name': _string('Not empty.'),
+            },
+        },
+        'RefreshRequest': {
+            'type': 'object', 'required': ['refresh_token'],
+            'properties': {'refresh_token': _string('The `refresh_token` of the last login or refresh.')},
+        },
+        'LogoutRequest': {
+            'type': 'object',
+            'properties': {'all': {
+                'description': '`1` (or `true`, `yes`) ends every session of the user, not only this one.',
+                'type': ['string', 'integer', 'boolean'],
+            }},
+        },
+        'LoginUser': {
+            'type': 'object', 'required': ['id', 'login', 'name', 'company_id'],
+            'properties': {
+                'id': {'type': 'integer'},
+                'login': {'type': 'string'},
+                'name': {'type': 'string'},
+                'company_id': _MANY2ONE,
+            },
+            'additionalProperties': False,
+        },
+        'Tokens': {
+            'type': 'object', 'required': ['user', 'token', 'refresh_token', 'expires_in'],
+            'properties': {
+                'user': _ref('schemas', 'LoginUser'),
+                'token': _string('The access token, for `Authorization: Bearer`.'),
+                'refresh_token': _string('Spent by `/api/refresh` for a new pair; '
+                                         'reusing a spent one ends its whole session.'),
+                'expires_in': {'type': 'integer', 'description': 'Lifetime of `token`, in seconds.'},
+            },
+            'additionalProperties': False,
+        },
+        'TotpChallenge': {
+            'type': 'object', 'required': ['totp_required', 'ticket', 'expires_in'],
+            'properties': {
+                'totp_required': {'const': True},
+                'ticket': _string('Send it back to `/api/login/totp` with the code.'),
+                'expires_in': {'type': 'integer', 'description': 'Lifetime of the ticket, in seconds.'},
+            },
+        },
+        'Profile': {
+            'type': 'object', 'required': ['id', 'name', 'email', 'company_id', 'avatar'],
+            'properties': {
+                'id': {'type': 'integer'},
+                'name': {'type': 'string'},
+                'email': {'anyOf': [{'type': 'string'}, {'const': False}],
+                          'description': '`false` when the user has none (Odoo\'s empty value).'},
+                'company_id': {'anyOf': [_MANY2ONE, {'const': False}]},
+                'avatar': _string('Absolute URL of the user\'s image (`/web/avatar/{user_id}`).', format='uri'),
+            },
+            'additionalProperties': False,
+        },
+    },
+    'responses': {
+        'BadRequest': {
+            'description': 'The request body is not a JSON object, or a field is refused (see `message`).',
+            'content': {'application/json': {'schema': _ref('schemas', 'Error')}},
+        },
+        'TwoFactorRequired': {
+            'description': 'The password is right but the user has two-factor authentication: '
+                           'send `ticket` and the code to `/api/login/totp`.',
+            'content': {'application/json': {'schema': {'allOf': [_ref('schemas', 'Envelope'), {
+                'properties': {'data': _ref('schemas', 'TotpChallenge'), 'success': {'const': False}},
+            }]}}},
+        },
+        'NotFound': {
+            'description': 'No such record or path (any unknown path under `/api/` answers this).',
+            'content': {'application/json': {'schema': _ref('schemas', 'Error')}},
+        },
+        'MethodNotAllowed': {
+            'description': 'The path does not accept this method; `Allow` lists those it does.',
+            'headers': {'Allow': _ref('headers', 'Allow')},
+            'content': {'application/json': {'schema': _ref('schemas', 'Error')}},
+        },
+        'PayloadTooLarge': {
+            'description': 'The request body is larger than the server accepts.',
+            'content': {'application/json': {'schema': _ref('schemas', 'Error')}},
+        },
+        'TooManyRequests': {
+            'description': 'Too many failed attempts for this login or address: wait `Retry-After` seconds.',
+            'headers': {'Retry-After': {
+                'description': 'Seconds to wait before trying again.', 'required': True,
+                'schema': {'type': 'integer', 'minimum': 0},
+            }},
+            'content': {'application/json': {'schema': _ref('schemas', 'Error')}},
+        },
+        'InvalidToken': {
+            'description': 'The token is missing, malformed, forged, expired, spent or revoked '
+                           '(`Token invalid or expired`). With an access token: refresh, then retry once.',
+            'content': {'application/json': {'schema': _ref('schemas', 'Error')}},
+        },
+        'NotImplemented': {
+            'description': 'The feature is switched off on this server.',
+            'content': {'application/json': {'schema': _ref('schemas', 'Error')}},
+        },
+        'ServiceUnavailable': {
+            'description': 'No usable signing key (an administrator\'s problem), or the database is '
+                           'unreachable: retry after `Retry-After` seconds when it is given.',
+            'headers': {'Retry-After': _ref('headers', 'Retry-After')},
+            'content': {'application/json': {'schema': _ref('schemas', 'Error')}},
+        },
+    },
+}
+
+_LOGIN_ANSWER = ok(_ref('schemas', 'Tokens'), 'The user and a new token pair.')
+
+# The registry: path -> Operation Object, or {method: Operation Object}.
+PATHS = {
+    '/api/login': {'post': {
+        'operationId': 'login', 'tags': ['Authentication'], 'summary': 'Log in with email and password',
+        'requestBody': _body('LoginRequest'),
+        'responses': {
+            '200': _LOGIN_ANSWER,
+            '400': error('BadRequest', '`Incorrect login` (unknown login, wrong password and archived '
+                                       'user alike), or an undecodable body.'),
+            '401': error('TwoFactorRequired'),
+            '429': error('TooManyRequests'),
+            '503': error('ServiceUnavailable'),
+        },
+    }},
+    '/api/login/totp': {'post': {
+        'operationId': 'loginTotp', 'tags': ['Authentication'],
+        'summary': 'Second step of a two-factor login',
+        'requestBody': _body('TotpRequest'),
+        'responses': {
+            '200': _LOGIN_ANSWER,
+            '400': error('BadRequest', '`Incorrect code`, or an undecodable body.'),
+            '429': error('TooManyRequests'),
+            '498': error('InvalidToken', 'The ticket is unknown, expired or already used.'),
+            '503': error('ServiceUnavailable'),
+        },
+    }},
+    '/api/register': {'post': {
+        'operationId': 'register', 'tags': ['Authentication'],
+        'summary': 'Create a portal user and log in (free sign-up)',
+        'requestBody': _body('RegisterRequest'),
+        'responses': {
+            '200': _LOGIN_ANSWER,
+            '400': error('BadRequest', '`Invalid email address`, `Name cannot be empty`, '
+                                       '`Password cannot be empty`, `Email address already existed`, ...'),
+            '501': error('NotImplemented', 'Free sign-up is off (`Customer Account: Free sign up`).'),
+            '503': error('ServiceUnavailable'),
+        },
+    }},
+    '/api/refresh': {'post': {
+        'operationId': 'refresh', 'tags': ['Authentication'],
+        'summary': 'Exchange a refresh token for a new token pair',
+        'description': 'The refresh token is spent: presenting it again ends its whole session.',
+        'requestBody': _body('RefreshRequest'),
+        'responses': {
+            '200': _LOGIN_ANSWER,
+            '498': error('InvalidToken', 'The refresh token is invalid, expired, spent or revoked: log in again.'),
+            '503': error('ServiceUnavailable'),
+        },
+    }},
+    '/api/me': {
+        'operationId': 'me', 'tags': ['User'], 'summary': 'The token\'s user',
+        'responses': {'200': ok(_ref('schemas', 'Profile'), 'The user.')},
+    },
+    '/api/logout': {
+        'operationId': 'logout', 'tags': ['Authentication'], 'summary': 'Revoke the token (and its refresh token)',
+        'parameters': [{'name': 'all', 'in': 'query', 'required': False,
+                        'description': '`1` ends every session of the user.', 'schema': {'type': 'string'}}],
+        'requestBody': _body('LogoutRequest', required=False),
+        'responses': {'200': ok({'type': 'null'}, 'Logged out.')},
+    },
+    '/api/ping': {
+        'operationId': 'ping', 'tags': ['Service'], 'summary': 'Health check, without authentication',
+        'responses': {'200': ok({'type': 'object', 'required': ['pong'], 'properties': {'pong': {'const': True}}},
+                                'The server and its database answer.')},
+    },
+    # Not an API route: Odoo refuses other methods itself (CSRF), not in the envelope.
+    '/web/avatar/{user_id}': {'get': {
+        'operationId': 'avatar', 'tags': ['User'], 'summary': 'A user\'s image',
+        'description': 'Odoo\'s placeholder image for an unknown user or a user without one.',
+        'responses': {'200': {'description': 'The image.', 'content': {'image/*': {}}}},
+    }},
+    '/api/openapi.json': {'get': {
+        'operationId': 'openapi', 'tags': ['Service'], 'summary': 'This document',
+        'responses': {'200': {'description': 'The OpenAPI 3.1 document, built from the server\'s routes.',
+                              'content': {'application/json': {'schema': {
+                                  'type': 'object', 'required': ['openapi', 'info', 'paths'],
+                                  'properties': {'openapi': {'type': 'string'}, 'info': {'type': 'object'},
+                                                 'paths': {'type': 'object'}}}}}}},
+    }},
+    '/api/docs': {'get': {
+        'operationId': 'docs', 'tags': ['Service'], 'summary': 'This document, readable (Redoc)',
+        'responses': {'200': {'description': 'An HTML page.', 'content': {'text/html': {}}}},
+    }},
+}
+
+TAGS = [
+    {'name': 'Authentication', 'description': 'Tokens: log in, two-factor, sign up, refresh, log out.'},
+    {'name': 'User', 'description': 'The token\'s user.'},
+    {'name': 'Service', 'description': 'Health and documentation.'},
+    {'name': 'Protected routes', 'description': 'Routes of installed addons that take a bearer token.'},
+    {'name': 'Other API routes', 'description': 'Other routes under `/api/`, or declared with `jwt_api=True`.'},
+]
+
+DESCRIPTION = """\
+A token-based login API for Odoo (the `jwt_provider` addon).
+
+* Every answer is JSON in the envelope `{"data": ..., "success": bool, "message": str|null}`
+  with CORS headers (`Access-Control-Allow-Origin: *`), except this document, the docs page
+  and avatar images.
+* Request bodies may be form-encoded or a JSON object.
+* Send the access token as `Authorization: Bearer <token>`. When an answer is 498, spend the
+  refresh token on `POST /api/refresh` and retry once; when the refresh answers 498, log in again.
+* `OPTIONS` on every path here is a CORS preflight: 200, without credentials.
+* This document is built from the routes the server has; routes of other addons that take a
+  bearer token (`auth='jwt'`) are listed under *Protected routes*.
+"""
+
+
+def register_schema(name, schema):
+    """Add or replace ``#/components/schemas/<name>``."""
+    COMPONENTS['schemas'][name] = schema
+
+
+def register_path(path, description):
+    """Describe the route(s) at ``path`` (OpenAPI syntax: ``/things/{id}``).
+
+    ``description`` is an Operation Object or a dict of them by method.
+    Only routes the server has are listed: registering does not add one.
+    """
+    PATHS[path] = description
+
+
+# -- reading the routes --------------------------------------------------------
+def _routing_rules():
+    """``(rule string, routing dict)`` of every route of the current database.
+
+    Every series 11.0-19.0 keeps the merged ``@http.route`` arguments on
+    ``rule.endpoint.routing`` (an ``EndPoint`` before 16.0, a
+    ``functools.partial`` after) in the werkzeug map of ``ir.http.routing_map()``
+    (a classmethod before 17.0, a cached model method after).
+    """
+    for rule in request.env['ir.http'].routing_map().iter_rules():
+        routing = getattr(rule.endpoint, 'routing', None)
+        if routing is not None:
+            yield rule.rule, routing
+
+
+def _converter_schema(converter, args):
+    converter = converter or 'default'
+    if converter == 'int':
+        return {'type': 'integer', 'minimum': 0}
+    if converter == 'float':
+        return {'type': 'number', 'minimum': 0}
+    if converter == 'uuid':
+        return {'type': 'string', 'format': 'uuid'}
+    if converter == 'any' and args:
+        try:
+            values = ast.literal_eval('(%s,)' % args)
+            return {'type': 'string', 'enum': [str(v) for v in values]}
+        except (ValueError, SyntaxError):
+            pass
+    if converter in ('model', 'models'):
+        return {'type': 'string', 'description': 'A record id (or `slug-id`).'}
+    return {'type': 'string'}
+
+
+def openapi_path(rule):
+    """``/web/avatar/<int:user_id>`` -> (``/web/avatar/{user_id}``, path parameters)."""
+    parameters = []
+
+    def replace(match):
+        parameters.append({'name': match.group('name'), 'in': 'path', 'required': True,
+                           'schema': _converter_schema(match.group('converter'), match.group('args'))})
+        return '{%s}' % match.group('name')
+    return _RULE_PART.sub(replace, rule), parameters
+
+
+def _is_api_route(path, routing):
+    if routing.get('jwt_openapi') is False:
+        return False
+    return (path.startswith(API_PREFIX) or routing.get('auth') == 'jwt' or bool(routing.get('jwt_api'))
+            or path in PATHS)
+
+
+def _answers_in_envelope(path, routing):
+    """Whether the route answers a method it does not accept with a 405 in the envelope."""
+    return path.startswith(API_PREFIX) or routing.get('auth') == 'jwt' or bool(routing.get('jwt_api'))
+
+
+def _per_method(description):
+    return bool(description) and all(key in HTTP_METHODS for key in description)
+
+
+def _generic(path, routing):
+    jwt = routing.get('auth') == 'jwt'
+    return {
+        'tags': ['Protected routes'] if jwt else ['Other API routes'],
+        'summary': path,
+        'description': 'Declared without a description (see `jwt_openapi` in the addon\'s README).',
+        'responses': {
+            '200': ok({}, 'The route\'s answer, in the envelope.'),
+            '403': {'description': 'Forbidden', 'content': {'application/json': {'schema': _ref('schemas', 'Error')}}},
+            '404': error('NotFound'),
+        },
+    }
+
+
+def _operation_id(path, method):
+    return re.sub(r'[^A-Za-z0-9]+', '_', path).strip('_') + '_' + method
+
+
+def _complete(operation, method, path, routing, parameters, suffix_id):
+    """The operation of ``method``, with what every API route shares."""
+    operation = copy.deepcopy(operation)
+    if method == 'other':  # the answers to the methods a path does not list
+        operation['responses'].update(_common_responses(routing))
+        return operation
+    if suffix_id:
+        operation['operationId'] = '%s_%s' % (operation.get('operationId') or _operation_id(path, ''), method)
+    operation.setdefault('operationId', _operation_id(path, method))
+    if method in ('get', 'head', 'delete'):
+        operation.pop('requestBody', None)
+    if parameters:
+        named = {p.get('name') for p in operation.get('parameters', []) if p.get('in') == 'path'}
+        operation['parameters'] = [p for p in parameters if p['name'] not in named] + operation.get('parameters', [])
+    if routing.get('auth') == 'jwt':
+        operation.setdefault('security', [{'bearerAuth': []}])
+    operation['responses'] = dict(_common_responses(routing), **operation.get('responses', {}))
+    operation['responses'] = dict(sorted(operation['responses'].items()))
+    return operation
+
+
+def _common_responses(routing):
+    """The answers every route of its kind may give before its endpoint runs."""
+    responses = {}
+    if routing.get('auth') == 'jwt' or routing.get('jwt_api'):
+        responses['400'] = error('BadRequest', 'The request body is not a JSON object.')
+        responses['413'] = error('PayloadTooLarge')
+    if routing.get('auth') == 'jwt':
+        responses['498'] = error('InvalidToken')
+        responses['503'] = error('ServiceUnavailable')
+    return responses
+
+
+def build_paths():
+    """The ``paths`` of the document, from the routing map."""
+    found = {}  # path -> (routing, parameters, methods or None for any)
+    for rule, routing in _routing_rules():
+        path, parameters = openapi_path(rule)
+        if not _is_api_route(path, routing):
+            continue
+        methods = routing.get('methods')
+        methods = None if not methods else {m.lower() for m in methods} - {'options', 'head'}
+        if path in found:  # the same path declared twice: the methods add up
+            other = found[path][2]
+            methods = None if other is None or methods is None else other | methods
+        found[path] = (routing, parameters, methods)
+
+    paths = {}
+    for path in sorted(found):
+        routing, parameters, methods = found[path]
+        description = routing.get('jwt_openapi') or PATHS.get(path) or _generic(path, routing)
+        if methods is None and _per_method(description):
+            methods = set(description)
+        listed = ANY_METHODS if methods is None else [m for m in HTTP_METHODS if m in methods]
+        item = {}
+        for method in listed:
+            operation = description.get(method, {}) if _per_method(description) else description
+            if not operation:
+                operation = _generic(path, routing)
+            item[method] = _complete(operation, method, path, routing, parameters,
+                                     suffix_id=len(listed) > 1 and not _per_method(description))
+        if methods is not None and _answers_in_envelope(path, routing):
+            item['x-other-methods'] = _complete({'responses': {'405': error('MethodNotAllowed')}}, 'other', path,
+                                                routing, [], False)['responses']
+        paths[path] = item
+    return paths
+
+
+_MANIFEST = {}
+
+
+def _addon_version():
+    if not _MANIFEST:
+        with open(os.path.join(ADDON_DIR, '__manifest__.py')) as f:
+            _MANIFEST.update(ast.literal_eval(f.read()))
+    return _MANIFEST.get('version', '0')
+
+
+def build_document(base_url=None):
+    """The OpenAPI 3.1 document of the current database, as a dict."""
+    document = {
+        'openapi': OPENAPI_VERSION,
+        'info': {
+            'title': 'JWT Provider API',
+            'version': _addon_version(),
+            'description': DESCRIPTION,
+            'license': {'name': 'LGPL-3.0', 'identifier': 'LGPL-3.0-only'},
+        },
+        'tags': copy.deepcopy(TAGS),
+        'paths': build_paths(),
+        'components': copy.deepcopy(COMPONENTS),
+    }
+    if base_url:
+        document['servers'] = [{'url': base_url.rstrip('/') or '/'}]
+    return document
+
+
+# -- the endpoints ---------------------------------------------------------------
+def _raw_response(body, content_type, cache=None):
+    """A response outside the envelope, with the API's CORS headers."""
+    headers = [('Content-Type', content_type), ('X-Content-Type-Options', 'nosniff')]
+    if cache:
+        headers.append(('Cache-Control', cache))
+    ir_http = request.env['ir.http']
+    cors = getattr(ir_http, '_jwt_cors_headers', None)
+    headers.extend((cors() if cors else {'Access-Control-Allow-Origin': '*'}).items())
+    return request.make_response(body, headers=headers)
+
+
+def _get_only():
+    """``None`` for GET/HEAD, else the 405 answer in the envelope."""
+    if request.httprequest.method in ('GET', 'HEAD'):
+        return None
+    return request.env['ir.http']._jwt_response(
+        success=False, code=405, message='Method not allowed: use GET', headers={'Allow': 'GET, HEAD, OPTIONS'})
+
+
+class OpenApiController(http.Controller):
+
+    @http.route('/api/openapi.json', type='http', auth='none', csrf=False, jwt_api=True)
+    def openapi_json(self, **kw):
+        refused = _get_only()
+        if refused is not None:
+            return refused
+        document = build_document(request.httprequest.url_root)
+        return _raw_response(json.dumps(document, indent=1), 'application/json; charset=utf-8', 'no-cache')
+
+    @http.route('/api/docs', type='http', auth='none', csrf=False, jwt_api=True)
+    def docs(self, **kw):
+        refused = _get_only()
+        if refused is not None:
+            return refused
+        with open(DOCS_PAGE, 'rb') as f:
+            page = f.read()
+        return _raw_response(page, 'text/html; charset=utf-8', 'no-cache')
