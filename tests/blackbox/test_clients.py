@@ -1,0 +1,165 @@
+"""The example clients of clients/: Python (here) and JavaScript (Node's test
+runner, started from here), against the live server."""
+import os
+import re
+import shutil
+import subprocess
+import sys
+import threading
+
+import pytest
+import requests
+
+from conftest import URL, TIMEOUT, bearer
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.join(ROOT, 'clients', 'python'))
+
+from jwt_provider_client import ApiError, JwtProviderClient  # noqa: E402
+
+JS_TEST = os.path.join(ROOT, 'clients', 'js', 'jwt_provider_client.test.js')
+
+
+def raw_me(token):
+    return requests.get(URL + '/api/me', headers=bearer(token), timeout=TIMEOUT).status_code
+
+
+def tampered(token):
+    return token[:-4] + ('AAAA' if not token.endswith('AAAA') else 'BBBB')
+
+
+def test_login_me_logout(user):
+    saved = []
+    client = JwtProviderClient(URL, on_tokens=saved.append)
+    tokens = client.login(user['login'], user['password'])
+    assert tokens['user']['id'] == user['id'] and client.logged_in
+    me = client.me()
+    assert me['id'] == user['id'] and me['email'] == user['login']
+    client.logout()
+    assert client.tokens is None and saved == [tokens, None]
+    assert raw_me(tokens['token']) == 498
+
+
+def test_refused_token_is_refreshed_and_the_call_retried(user):
+    client = JwtProviderClient(URL)
+    first = client.login(user['login'], user['password'])
+    client.tokens = dict(first, token=tampered(first['token']))  # refused, as an expired token would be
+    assert client.me()['id'] == user['id']
+    assert client.tokens['token'] != first['token']
+    assert client.tokens['refresh_token'] != first['refresh_token']
+    assert raw_me(client.tokens['token']) == 200
+    client.logout()
+
+
+def test_threads_share_one_refresh(user):
+    """Two refreshes with one refresh token would be a reuse, which ends the session."""
+    client = JwtProviderClient(URL)
+    first = client.login(user['login'], user['password'])
+    client.tokens = dict(first, token=tampered(first['token']))
+    results, errors = [], []
+
+    def call():
+        try:
+            results.append(client.me()['id'])
+        except Exception as e:  # reported below
+            errors.append(e)
+
+    threads = [threading.Thread(target=call) for _i in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors and results == [user['id']] * 4
+    assert raw_me(client.tokens['token']) == 200
+    client.logout()
+
+
+def test_logout_everywhere_ends_the_other_sessions(user):
+    client, other = JwtProviderClient(URL), JwtProviderClient(URL)
+    client.login(user['login'], user['password'])
+    other.login(user['login'], user['password'])
+    other.logout(everywhere=True)
+    with pytest.raises(ApiError) as refused:
+        client.me()  # 498, then the refresh token is refused too
+    assert refused.value.status == 498
+    assert not client.logged_in
+
+
+def test_errors(admin, user):
+    client = JwtProviderClient(URL)
+    with pytest.raises(ApiError) as wrong:
+        client.login(user['login'], 'wrong')
+    assert (wrong.value.status, wrong.value.message) == (400, 'Incorrect login')
+    for _i in range(5):  # conftest's per-login limit
+        with pytest.raises(ApiError):
+            client.login(user['login'], 'wrong')
+    assert wrong.value.retry_after is None
+    with pytest.raises(ApiError) as throttled:
+        client.login(user['login'], user['password'])
+    assert throttled.value.status == 429 and throttled.value.retry_after > 0
+    with pytest.raises(ApiError) as no_token:
+        client.me()
+    assert no_token.value.status == 498
+
+
+class FakeSession(object):
+    """Answers like a server with two-factor authentication; records the calls."""
+
+    def __init__(self, answers):
+        self.answers, self.calls = answers, []
+
+    def request(self, method, url, json=None, **kw):
+        self.calls.append((method, url.split('/', 3)[3], json))
+        status, body = self.answers[url.split('/', 3)[3]](json)
+        response = requests.Response()
+        response.status_code = status
+        response._content = __import__('json').dumps(body).encode()
+        response.headers['Content-Type'] = 'application/json'
+        return response
+
+
+def test_two_factor_login_asks_for_the_code():
+    pair = {'user': {'id': 7, 'login': 'u', 'name': 'U', 'company_id': [1, 'C']},
+            'token': 'a', 'refresh_token': 'r', 'expires_in': 60}
+    session = FakeSession({
+        'api/login': lambda body: (401, {'data': {'totp_required': True, 'ticket': 'T1', 'expires_in': 300},
+                                         'success': False, 'message': 'Two-factor code required'}),
+        'api/login/totp': lambda body: ((200, {'data': pair, 'success': True, 'message': None})
+                                        if body == {'ticket': 'T1', 'code': '123456'}
+                                        else (400, {'data': None, 'success': False, 'message': 'Incorrect code'})),
+    })
+    asked = []
+    client = JwtProviderClient('http://odoo.test', session=session,
+                               on_totp_required=lambda challenge: asked.append(challenge) or 123456)
+    assert client.login('u', 'pw') == pair
+    assert asked == [{'ticket': 'T1', 'expires_in': 300}]
+    assert [call[1] for call in session.calls] == ['api/login', 'api/login/totp']
+    with pytest.raises(ApiError) as no_callback:
+        JwtProviderClient('http://odoo.test', session=session).login('u', 'pw')
+    assert no_callback.value.status == 401 and no_callback.value.data['ticket'] == 'T1'
+
+
+def _node():
+    node = shutil.which('node')
+    if not node:
+        return None, 'node is not installed (the JavaScript client needs Node 18+)'
+    version = subprocess.run([node, '--version'], stdout=subprocess.PIPE, universal_newlines=True).stdout.strip()
+    major = int(re.match(r'v(\d+)', version).group(1)) if re.match(r'v(\d+)', version) else 0
+    if major < 18:
+        return None, 'node %s is too old (the JavaScript client needs fetch and node:test, Node 18+)' % version
+    return node, None
+
+
+def test_javascript_client(admin):
+    node, reason = _node()
+    if node is None:
+        pytest.skip(reason)
+    user = admin.new_user()
+    env = dict(os.environ, JWT_TEST_URL=URL, JWT_TEST_LOGIN=user['login'], JWT_TEST_PASSWORD=user['password'])
+    run = subprocess.run([node, '--test', JS_TEST], cwd=os.path.dirname(JS_TEST), env=env, timeout=300,
+                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True)
+    output = run.stdout
+    assert run.returncode == 0, output[-6000:]
+    counts = dict(re.findall(r'^# (pass|fail|skipped) (\d+)$', output, re.M))
+    assert int(counts.get('pass', 0)) >= 10 and counts.get('fail') == '0', output[-3000:]
+    assert counts.get('skipped') == '0', 'live tests were skipped:\n' + output[-3000:]
