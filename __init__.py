@@ -1,3 +1,3 @@
 from . import models
-from . import http_hooks
+from . import adapters
 from . import controllers

@@ -1,7 +1,9 @@
 {
     'name': 'JWT Provider',
     'summary': 'Token-based REST login API (JSON Web Tokens) and auth="jwt" routes',
-    'version': '11.0.2.0.0',
+    # No series prefix: Odoo adds its own (11.0.2.1.0 ... 19.0.2.1.0), so one
+    # manifest serves every series.
+    'version': '2.1.0',
     'category': 'Tools',
     'author': 'jwt_provider developers',
     'license': 'LGPL-3',
@@ -12,9 +14,8 @@
     'external_dependencies': {'python': ['jwt', 'cryptography']},
     'data': [
         'security/ir.model.access.csv',
-        'views/res_config_settings_views.xml',
-        'views/res_users_views.xml',
         'data/ir_cron.xml',
+        'data/jwt_provider_data.xml',
     ],
     'installable': True,
     'application': False,

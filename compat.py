@@ -1,25 +1,72 @@
-"""Every difference between Odoo 11.0, 12.0 and 13.0 that this addon meets.
+"""Every ORM-level difference between Odoo 11.0 and 19.0 that this addon meets.
 
-Nothing else in the addon looks at the Odoo version: it calls these helpers.
-Feature detection is preferred over version numbers, so a backported API
-works without touching this file.
+The HTTP layer's differences are in ``adapters/``; everything else in the
+addon calls these helpers and never looks at the Odoo version.
 """
 import datetime
 
-from odoo import fields, release
+from odoo import SUPERUSER_ID, fields, release
 
 ODOO_VERSION = release.version_info[0]
+# What 14.0+ pass to _check_credentials for a login typed by a person: with
+# ``interactive`` true, an API key is not accepted in place of the password.
+_INTERACTIVE = {'interactive': True}
+
+
+# The administrator's "free sign-up" setting: 11.0's boolean, 12.0+'s scope.
+SIGNUP_PARAM = ('auth_signup.allow_uninvited', 'True') if ODOO_VERSION < 12 else \
+    ('auth_signup.invitation_scope', 'b2c')
 
 
 def check_password(user, password):
     """Check ``password`` for ``user`` (a one-record ``res.users``, any env).
 
-    11.0 names the hook ``check_credentials``; 12.0 and 13.0 ``_check_credentials``.
     Raises ``odoo.exceptions.AccessDenied`` when the password is wrong.
+    11.0 names the hook ``check_credentials``; 12.0/13.0 ``_check_credentials``;
+    14.0 adds the user agent env; 18.0 takes a credential dict.
     """
     user = as_user(user, user.id)
-    hook = getattr(user, '_check_credentials', None) or user.check_credentials
-    hook(password)
+    if ODOO_VERSION >= 18:
+        user._check_credentials({'login': user.login, 'password': password, 'type': 'password'},
+                                dict(_INTERACTIVE))
+    elif ODOO_VERSION >= 14:
+        user._check_credentials(password, dict(_INTERACTIVE))
+    elif ODOO_VERSION >= 12:
+        user._check_credentials(password)
+    else:
+        user.check_credentials(password)
+
+
+def second_factor(user):
+    """The second factor ``user`` must present after the password: ``None``,
+    ``'totp'`` (auth_totp), or the name of another method (14.0+ ``_mfa_type``)."""
+    mfa_type = getattr(user, '_mfa_type', None)
+    return mfa_type() if mfa_type else None
+
+
+def check_totp(user, code):
+    """Check a TOTP ``code`` for ``user``; raises ``AccessDenied`` when wrong.
+
+    14.0-18.0 offer ``_totp_check``; 19.0 a ``'totp'`` credential.
+    """
+    user = as_user(user, user.id)
+    if hasattr(user, '_totp_check'):
+        user._totp_check(code)
+    else:
+        user._check_credentials({'type': 'totp', 'token': code}, dict(_INTERACTIVE))
+
+
+def crypt_context(users):
+    """The passlib context this series hashes passwords with, or ``None``
+    (11.0 without auth_crypt stores no hash)."""
+    method = getattr(users, '_crypt_context', None)
+    return method() if method else None
+
+
+def is_admin(env):
+    """Whether ``env`` may administrate tokens: superuser mode (``env.su`` from
+    13.0, uid 1 before) or a member of Settings."""
+    return bool(getattr(env, 'su', False) or env.uid == SUPERUSER_ID or env.user._is_system())
 
 
 def as_user(records, uid):
@@ -42,47 +89,36 @@ def datetime_value(value):
 
 
 def flush(env):
-    """13.0 delays ORM writes until a flush: do it before raw SQL reads tables."""
-    model = env['res.users']
-    if hasattr(model, 'flush'):
-        model.flush()
+    """Write pending ORM changes before raw SQL reads tables (13.0+ delay them)."""
+    if hasattr(env, 'flush_all'):
+        env.flush_all()
+    elif hasattr(env['res.users'], 'flush'):
+        env['res.users'].flush()
 
 
-def current_rule(ir_http):
-    """The werkzeug rule the current request matches (raises werkzeug's NotFound).
-
-    13.0 replaced ``ir.http._find_handler`` with ``_match(path)``.
-    """
-    from odoo.http import request
-    if hasattr(ir_http, '_match'):
-        return ir_http._match(request.httprequest.path)[0]
-    return ir_http._find_handler(return_rule=True)[0]
+def invalidate(env):
+    """Forget cached field values after raw SQL wrote tables."""
+    if hasattr(env, 'invalidate_all'):
+        env.invalidate_all()
+    else:
+        env['res.users'].invalidate_cache()
 
 
 def user_image(user):
-    """The user's avatar as base64 (``image`` before 13.0, ``image_128`` after)."""
+    """The user's own picture as base64, or ``False`` (field names vary by series;
+    15.0+'s generated ``avatar_*`` SVG is not a picture of the user)."""
     for name in ('image_128', 'image_small', 'image'):
         if name in user._fields:
             return user[name]
     return False
 
 
-
-def post_install(cls):
-    """Run an Odoo test class after every module is loaded.
-
-    11.0 runs at-install tests only in databases with demo data, so the suite
-    runs post-install everywhere: ``at_install``/``post_install`` decorators
-    before 12.0, tags after. Decorate each concrete class: from 12.0 on, a
-    subclass does not inherit its parent's tags.
-    """
-    from odoo.tests import common
-    if hasattr(common, 'tagged') and ODOO_VERSION >= 12:
-        return common.tagged('post_install', '-at_install')(cls)
-    return common.at_install(False)(common.post_install(True)(cls))
+def groups_field(users):
+    """The name of the users' groups field (``group_ids`` from 19.0)."""
+    return 'group_ids' if 'group_ids' in users._fields else 'groups_id'
 
 
-def http_port():
-    """The port of the server the HTTP tests talk to (13.0 dropped ``common.PORT``)."""
-    from odoo.tools import config
-    return config['http_port']
+def load_xml(env, module, xmlfile):
+    """Load an XML data file object as ``module``'s data (17.0+ take an env, before a cursor)."""
+    from odoo.tools.convert import convert_xml_import
+    convert_xml_import(env if ODOO_VERSION >= 17 else env.cr, module, xmlfile, idref={}, mode='update')

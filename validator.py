@@ -16,9 +16,7 @@ import sys
 from odoo import SUPERUSER_ID, api
 from odoo.http import request
 
-from .models.ir_http import TOKEN_INVALID_MESSAGE
-from .models.jwt_provider_key import KeyConfigError
-from .models.jwt_provider_token import InvalidToken
+from .exceptions import JwtError
 
 
 def _env():
@@ -46,11 +44,8 @@ def verify_token(token):
     ir_http = request.env['ir.http']
     try:
         uid = ir_http._jwt_verify(token)
-    except InvalidToken:
-        return {'status': False, 'code': 498, 'message': TOKEN_INVALID_MESSAGE, 'user_id': None}
-    except KeyConfigError:
-        return {'status': False, 'code': 503, 'message': 'The token service is not configured',
-                'user_id': None}
+    except JwtError as e:
+        return {'status': False, 'code': e.code, 'message': e.message, 'user_id': None}
     ir_http._jwt_login_as(uid)
     return {'status': True, 'code': 200, 'message': None, 'user_id': uid}
 

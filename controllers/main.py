@@ -1,24 +1,24 @@
-"""The REST endpoints. Thin: rules live on the models, the envelope in ir.http."""
+"""The REST endpoints. Thin: rules live on the models, the envelope and the
+mapping of errors to HTTP in ``ir.http`` (``models/ir_http.py``)."""
 import base64
 import functools
+import os
 
 from odoo import SUPERUSER_ID, http
-from odoo.exceptions import AccessDenied
 from odoo.http import request
-from odoo.modules import get_module_resource
+from odoo.modules.module import get_module_path
 
 from .. import compat
-from ..models.jwt_provider_key import KeyConfigError
-from ..models.jwt_provider_token import InvalidToken
-from ..models.res_users import LoginThrottled, SignupDisabled, SignupRefused
+from ..exceptions import JwtError
+
+# Credentials belong in the body: a query string ends up in access logs.
+SECRET_FIELDS = ('password', 'refresh_token', 'ticket', 'code')
+RASTER_IMAGES = ((b'\x89PNG\r\n\x1a\n', 'image/png'), (b'\xff\xd8\xff', 'image/jpeg'),
+                 (b'GIF87a', 'image/gif'), (b'GIF89a', 'image/gif'))
 
 
 def _envelope(**kwargs):
     return request.env['ir.http']._jwt_response(**kwargs)
-
-
-def _error(code, message, headers=None):
-    return _envelope(success=False, code=code, message=message, headers=headers)
 
 
 def _sudo(model):
@@ -31,68 +31,70 @@ def _client_address():
     return request.httprequest.remote_addr or ''
 
 
-def _post_only(endpoint):
-    """405 in the envelope for other methods (a ``methods=`` route answers in HTML)."""
-    @functools.wraps(endpoint)
-    def wrapper(self, **kw):
-        if request.httprequest.method != 'POST':
-            return _error(405, 'Method not allowed: use POST', headers={'Allow': 'POST, OPTIONS'})
-        return endpoint(self, **kw)
-    return wrapper
+def api_endpoint(post_only=False):
+    """The API's endpoint wrapper: the addon's errors answered in the envelope
+    (returned, not raised, so that what the endpoint wrote, such as a revoked
+    token family, is committed); 405 for other methods than POST; secrets in
+    the query string refused."""
+    def decorate(endpoint):
+        @functools.wraps(endpoint)
+        def wrapper(self, **kw):
+            ir_http = request.env['ir.http']
+            if post_only and request.httprequest.method != 'POST':
+                return ir_http._jwt_response(success=False, code=405, message='Method not allowed: use POST',
+                                             headers={'Allow': 'POST, OPTIONS'})
+            if any(name in request.httprequest.args for name in SECRET_FIELDS):
+                return ir_http._jwt_response(success=False, code=400,
+                                             message='Credentials must be sent in the request body')
+            try:
+                return endpoint(self, **kw)
+            except JwtError as e:
+                return ir_http._jwt_error_response(e)
+        return wrapper
+    return decorate
 
 
-def _image_mimetype(content):
-    if content.startswith(b'\xff\xd8'):
-        return 'image/jpeg'
-    if content.lstrip().startswith((b'<svg', b'<?xml')):
-        return 'image/svg+xml'
-    if content.startswith(b'GIF8'):
-        return 'image/gif'
-    return 'image/png'
+def _raster_mimetype(content):
+    for magic, mimetype in RASTER_IMAGES:
+        if content.startswith(magic):
+            return mimetype
+    return None
 
 
 class JwtController(http.Controller):
 
     @http.route('/api/login', type='http', auth='none', csrf=False, jwt_api=True)
-    @_post_only
+    @api_endpoint(post_only=True)
     def login(self, **kw):
-        try:
-            user = _sudo('res.users')._jwt_login(kw.get('email'), kw.get('password'), _client_address())
-        except LoginThrottled as e:
-            return _error(429, 'Too many failed logins, retry later',
-                          headers={'Retry-After': str(e.retry_after)})
-        except AccessDenied:
-            return _error(400, 'Incorrect login')
+        user = _sudo('res.users')._jwt_login(kw.get('email'), kw.get('password'), _client_address())
+        return self._token_answer(user)
+
+    @http.route('/api/login/totp', type='http', auth='none', csrf=False, jwt_api=True)
+    @api_endpoint(post_only=True)
+    def login_totp(self, **kw):
+        """Second step of a login with two-factor authentication."""
+        user = _sudo('res.users')._jwt_login_totp(kw.get('ticket'), kw.get('code'), _client_address())
         return self._token_answer(user)
 
     @http.route('/api/register', type='http', auth='none', csrf=False, jwt_api=True)
-    @_post_only
+    @api_endpoint(post_only=True)
     def register(self, **kw):
-        try:
-            user = _sudo('res.users')._jwt_register(kw.get('email'), kw.get('password'), kw.get('name'))
-        except SignupDisabled:
-            return _error(501, 'Sign-up is disabled')
-        except SignupRefused as e:
-            return _error(400, str(e))
+        user = _sudo('res.users')._jwt_register(kw.get('email'), kw.get('password'), kw.get('name'))
         return self._token_answer(user)
 
     @http.route('/api/refresh', type='http', auth='none', csrf=False, jwt_api=True)
-    @_post_only
+    @api_endpoint(post_only=True)
     def refresh(self, **kw):
-        ir_http = request.env['ir.http']
-        try:
-            user, tokens = _sudo('jwt_provider.token')._refresh(kw.get('refresh_token'))
-        except InvalidToken as e:
-            return ir_http._jwt_invalid_token(str(e))
-        except KeyConfigError as e:
-            return ir_http._jwt_misconfigured(e)
+        user, tokens = _sudo('jwt_provider.token')._refresh(kw.get('refresh_token'))
         return _envelope(data=dict(user=user._jwt_login_data(), **tokens))
 
     @http.route('/api/me', type='http', auth='jwt', csrf=False)
+    @api_endpoint()
     def me(self, **kw):
         return _envelope(data=request.env.user._jwt_profile_data(request.httprequest.host_url))
 
     @http.route('/api/logout', type='http', auth='jwt', csrf=False)
+    @api_endpoint()
     def logout(self, **kw):
         everywhere = str(kw.get('all', '')).lower() in ('1', 'true', 'yes')
         token = request.env['ir.http']._jwt_bearer_token()
@@ -104,23 +106,35 @@ class JwtController(http.Controller):
         """Unauthenticated health check; the benchmark's floor."""
         return _envelope(data={'pong': True})
 
-    @http.route('/web/avatar/<int:user_id>', type='http', auth='none')
+    @http.route('/web/avatar/<int:user_id>', type='http', auth='none', jwt_api=True)
     def avatar(self, user_id, **kw):
-        """The user's avatar, or Odoo's placeholder, as the original served it."""
+        """The user's picture, or Odoo's placeholder, as the original served it.
+
+        Only raster images are served, with ``nosniff`` and a CSP that forbids
+        scripts: an uploaded SVG or HTML must never run under Odoo's origin.
+        """
         # The route's int converter accepts any length; ids are PostgreSQL integers.
         user = _sudo('res.users').browse(user_id).exists() if user_id < 2 ** 31 else None
         image = compat.user_image(user) if user else False
-        if image:
-            content = base64.b64decode(image)
-        else:
-            with open(get_module_resource('web', 'static/src/img', 'placeholder.png'), 'rb') as f:
-                content = f.read()
+        content = base64.b64decode(image) if image else b''
+        mimetype = _raster_mimetype(content)
+        if not mimetype:
+            with open(self._placeholder_path(), 'rb') as f:
+                content, mimetype = f.read(), 'image/png'
         return request.make_response(content, headers=[
-            ('Content-Type', _image_mimetype(content)), ('Cache-Control', 'public, max-age=3600')])
+            ('Content-Type', mimetype), ('Cache-Control', 'public, max-age=3600'),
+            ('X-Content-Type-Options', 'nosniff'),
+            ('Content-Security-Policy', "default-src 'none'; sandbox")])
+
+    @staticmethod
+    def _placeholder_path():
+        # Moved from web/static/src/img (11.0-14.0) to web/static/img (15.0+).
+        web = get_module_path('web')
+        for folder in ('static/img', 'static/src/img'):
+            path = os.path.join(web, folder, 'placeholder.png')
+            if os.path.isfile(path):
+                return path
+        raise FileNotFoundError('web placeholder.png')
 
     def _token_answer(self, user):
-        try:
-            tokens = _sudo('jwt_provider.token')._issue_pair(user)
-        except KeyConfigError as e:
-            return request.env['ir.http']._jwt_misconfigured(e)
-        return _envelope(data=dict(user=user._jwt_login_data(), **tokens))
+        return _envelope(data=dict(user=user._jwt_login_data(), **_sudo('jwt_provider.token')._issue_pair(user)))

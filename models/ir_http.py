@@ -1,28 +1,36 @@
-"""Request side of the addon: the ``jwt`` route auth type, bearer-token
-parsing, the JSON envelope, CORS and stateless responses.
+"""Request side of the addon: the ``jwt`` route auth type, bearer tokens, the
+JSON envelope, CORS, stateless answers and the one mapping of errors to HTTP.
 
 Everything is a classmethod of ``ir.http`` so other addons change it with
-``_inherit = 'ir.http'``; ``jwt_http`` is a thin facade over it.
+``_inherit = 'ir.http'``; ``jwt_http`` is a thin facade over it. What differs
+between Odoo's HTTP layers (before and after 16.0) is in ``adapters/``, which
+completes this model with the ``_jwt_era_*`` hooks.
 """
 import json
 import logging
 
+import psycopg2
 import werkzeug.exceptions
-import werkzeug.wrappers
 
 from odoo import SUPERUSER_ID, api, http, models
+from odoo.exceptions import AccessDenied
 from odoo.http import request
 
-from .. import compat
-from ..http_hooks import JsonBodyHttpRequest, bearer_token
-from ..models.jwt_provider_key import KeyConfigError
-from ..models.jwt_provider_token import InvalidToken
+from ..exceptions import BodyTooLarge, IncorrectLogin, InvalidToken, JwtError, ServiceUnavailable
+from ..tools import bearer_token
 
 _logger = logging.getLogger(__name__)
 
-TOKEN_INVALID_MESSAGE = 'Token invalid or expired'
+TOKEN_INVALID_MESSAGE = InvalidToken.message
 CORS_HEADERS = 'Authorization, Content-Type, Accept, Origin, X-Requested-With'
 CORS_METHODS = 'GET, POST, PUT, PATCH, DELETE, OPTIONS'
+DEFAULT_CORS = {
+    'Access-Control-Allow-Origin': '*',
+    'Access-Control-Allow-Headers': CORS_HEADERS,
+    'Access-Control-Allow-Methods': CORS_METHODS,
+    'Access-Control-Max-Age': '86400',
+}
+API_PREFIX = '/api/'
 
 
 class JwtResponse(http.Response):
@@ -35,9 +43,45 @@ class JwtResponse(http.Response):
         return super(JwtResponse, self).set_cookie(key, *args, **kwargs)
 
 
+def envelope(data=None, success=True, message=None, code=200, headers=None, cors=None):
+    """The addon's JSON envelope ``{"data", "success", "message"}``.
+
+    A plain function so that the adapters can answer when no database (and so
+    no ``ir.http``) is reachable.
+    """
+    body = json.dumps({'data': data, 'success': success, 'message': message}, default=str)
+    response = JwtResponse(body, status=code, mimetype='application/json')
+    for name, value in dict(cors or DEFAULT_CORS, **(headers or {})).items():
+        response.headers[name] = value
+    response.headers['X-Content-Type-Options'] = 'nosniff'
+    return response
+
+
+def exception_envelope(exception):
+    """The envelope for any exception raised while serving an API request.
+
+    Client mistakes keep their status; a lost database connection is a 503
+    the client may retry; anything else is a 500 without details.
+    """
+    if isinstance(exception, JwtError):
+        return envelope(success=False, code=exception.code, message=exception.message,
+                        data=exception.data, headers=exception.headers)
+    if isinstance(exception, AccessDenied):
+        return exception_envelope(IncorrectLogin())
+    if isinstance(exception, werkzeug.exceptions.HTTPException) and exception.code:
+        if exception.code >= 500:
+            _logger.error('API request failed: %s', exception)
+        return envelope(success=False, code=exception.code, message=exception.name)
+    if isinstance(exception, psycopg2.OperationalError):
+        _logger.warning('API request: database unavailable (%s)', type(exception).__name__)
+        return exception_envelope(ServiceUnavailable())
+    _logger.error('API request failed', exc_info=exception)
+    return envelope(success=False, code=500, message='Internal Server Error')
+
+
 class JwtAnswer(werkzeug.exceptions.HTTPException):
-    """Ends a request early with an enveloped answer: 498 from the ``jwt`` auth
-    type, a CORS preflight, a 400 for an undecodable body."""
+    """Ends a request early with an enveloped answer (498 from the ``jwt``
+    auth type, a CORS preflight, a refused body)."""
 
     def __init__(self, response):
         super(JwtAnswer, self).__init__(response=response)
@@ -51,35 +95,45 @@ class IrHttp(models.AbstractModel):
     @classmethod
     def _jwt_response(cls, data=None, success=True, message=None, code=200, headers=None):
         """The addon's JSON envelope ``{"data", "success", "message"}``."""
-        body = json.dumps({'data': data, 'success': success, 'message': message}, default=str)
-        response = JwtResponse(body, status=code, mimetype='application/json')
-        for name, value in cls._jwt_cors_headers().items():
-            response.headers[name] = value
-        for name, value in (headers or {}).items():
-            response.headers[name] = value
-        return response
+        return envelope(data=data, success=success, message=message, code=code, headers=headers,
+                        cors=cls._jwt_cors_headers())
 
     @classmethod
     def _jwt_cors_headers(cls):
         """CORS for browser apps. Tokens travel in a header, not a cookie, so a
         wildcard origin exposes nothing; override to restrict it."""
-        return {
-            'Access-Control-Allow-Origin': '*',
-            'Access-Control-Allow-Headers': CORS_HEADERS,
-            'Access-Control-Allow-Methods': CORS_METHODS,
-            'Access-Control-Max-Age': '86400',
-        }
+        return dict(DEFAULT_CORS)
+
+    @classmethod
+    def _jwt_error_response(cls, error):
+        """The one mapping of the API's errors (``exceptions.py``) to HTTP."""
+        if isinstance(error, InvalidToken):
+            _logger.info('JWT refused on %s: %s', request.httprequest.path, error)
+        elif error.code == 503:
+            _logger.error('JWT service unavailable: %s', error)
+        return cls._jwt_response(success=False, code=error.code, message=error.message,
+                                 data=error.data, headers=error.headers)
 
     @classmethod
     def _jwt_invalid_token(cls, reason=None):
-        _logger.info('JWT refused on %s: %s', request.httprequest.path, reason or 'invalid')
-        return cls._jwt_response(success=False, message=TOKEN_INVALID_MESSAGE, code=498)
+        return cls._jwt_error_response(InvalidToken(reason))
 
     @classmethod
-    def _jwt_misconfigured(cls, error):
-        _logger.error('JWT signing is not configured: %s', error)
-        return cls._jwt_response(success=False, code=503,
-                                 message='The token service is not configured')
+    def _jwt_api_exception(cls, exception):
+        """The enveloped answer to ``exception`` on API requests (and any path
+        under ``/api/``), or ``None`` to leave it to Odoo."""
+        if isinstance(exception, JwtAnswer):
+            cls._jwt_era_stateless()
+            return exception.response
+        if not (getattr(request, 'jwt_api', False) or request.httprequest.path.startswith(API_PREFIX)):
+            return None
+        cls._jwt_era_stateless()
+        length = request.httprequest.content_length
+        if length and length > cls._jwt_max_body():  # whatever else is wrong, the body is refused first
+            exception = BodyTooLarge('body of %d bytes' % length)
+        if isinstance(exception, JwtError):
+            return cls._jwt_error_response(exception)
+        return exception_envelope(exception)
 
     # -- request parsing -----------------------------------------------------
     @classmethod
@@ -92,6 +146,12 @@ class IrHttp(models.AbstractModel):
         """``(http_method, body, headers, token)`` as the original helper returned."""
         headers = dict(request.httprequest.headers.items())
         return request.httprequest.method, dict(request.params), headers, cls._jwt_bearer_token()
+
+    @classmethod
+    def _jwt_max_body(cls):
+        """Largest API request body accepted, in bytes (413 beyond)."""
+        env = api.Environment(request.cr, SUPERUSER_ID, {})
+        return env['jwt_provider.key']._param('max_body_size')
 
     # -- authentication ------------------------------------------------------
     @classmethod
@@ -109,11 +169,8 @@ class IrHttp(models.AbstractModel):
     @classmethod
     def _jwt_login_as(cls, uid):
         """Run the rest of the request as ``uid`` without touching the session."""
-        request.uid = uid
         request.jwt_stateless = True
-        context = dict(request.context)
-        context.update(request.env['res.users'].context_get())
-        request.context = context
+        cls._jwt_era_set_user(uid)
 
     @classmethod
     def _auth_method_jwt(cls):
@@ -121,73 +178,47 @@ class IrHttp(models.AbstractModel):
         request.jwt_stateless = True
         try:
             uid = cls._jwt_verify(cls._jwt_bearer_token())
-        except InvalidToken as e:
-            raise JwtAnswer(cls._jwt_invalid_token(str(e)))
-        except KeyConfigError as e:
-            raise JwtAnswer(cls._jwt_misconfigured(e))
+        except JwtError as e:
+            raise JwtAnswer(cls._jwt_error_response(e))
         cls._jwt_login_as(uid)
 
-    # -- dispatch ------------------------------------------------------------
     @classmethod
     def _jwt_is_api_route(cls, routing):
         return routing.get('auth') == 'jwt' or bool(routing.get('jwt_api'))
 
     @classmethod
-    def _jwt_api_request(cls):
-        """Whether the current request targets an API route (decided once per request)."""
-        if not hasattr(request, 'jwt_api_route'):
-            try:
-                routing = compat.current_rule(cls).endpoint.routing
-                request.jwt_api_route = cls._jwt_is_api_route(routing)
-            except Exception:  # no route (404) or wrong method: Odoo answers as usual
-                request.jwt_api_route = False
-        return request.jwt_api_route
+    def _jwt_before_auth(cls, routing):
+        """Checks of an API request before authentication: CORS preflight
+        (answered without credentials) and the body (size, JSON)."""
+        if not cls._jwt_is_api_route(routing):
+            return
+        request.jwt_api = request.jwt_stateless = True
+        cls._jwt_era_stateless()
+        if request.httprequest.method == 'OPTIONS':
+            raise JwtAnswer(cls._jwt_response(code=200))
+        try:
+            cls._jwt_era_read_body(cls._jwt_max_body())
+        except JwtError as e:
+            raise JwtAnswer(cls._jwt_error_response(e))
 
     @classmethod
-    def _authenticate(cls, auth_method='user'):
-        # Checked here rather than in _dispatch: modules such as http_routing
-        # authenticate in their own _dispatch, before any inner override runs.
-        if cls._jwt_api_request():
-            request.jwt_stateless = True
-            if request.httprequest.method == 'OPTIONS':  # CORS preflight: no credentials
-                raise JwtAnswer(cls._jwt_response(code=200))
-            error = getattr(request, 'jwt_body_error', None)
-            if error:
-                raise JwtAnswer(cls._jwt_response(success=False, message=error, code=400))
-            # A client field named "self" would collide with the controller's
-            # own argument and turn the request into a 500.
-            getattr(request, 'params', {}).pop('self', None)
-        return super(IrHttp, cls)._authenticate(auth_method)
-
-    @classmethod
-    def _dispatch(cls):
-        response = super(IrHttp, cls)._dispatch()
+    def _jwt_after_endpoint(cls, response):
+        """Record the token's use (committed with the request) and keep the answer stateless."""
         token_use = getattr(request, 'jwt_token_use', None)
-        if token_use and not request._failed:
+        if token_use and 200 <= getattr(response, 'status_code', 200) < 400:
             api.Environment(request.cr, SUPERUSER_ID, {})['jwt_provider.token']._touch(*token_use)
-        if getattr(request, 'jwt_stateless', False) or isinstance(response, JwtResponse):
-            response = cls._jwt_stateless(response)
-        return response
+        if getattr(request, 'jwt_stateless', False):
+            cls._jwt_era_stateless()
+
+    # -- era hooks: implemented in adapters/http_legacy.py and http_modern.py --
+    @classmethod
+    def _jwt_era_set_user(cls, uid):
+        raise NotImplementedError
 
     @classmethod
-    def _handle_exception(cls, exception):
-        # Early answers are already in the envelope, for json routes too.
-        if isinstance(exception, JwtAnswer):
-            return cls._jwt_stateless(exception.response)
-        return super(IrHttp, cls)._handle_exception(exception)
+    def _jwt_era_stateless(cls):
+        raise NotImplementedError
 
     @classmethod
-    def _jwt_json_request(cls, httprequest, body):
-        """The request object for a non-JSON-RPC JSON body, or ``None`` for Odoo's default.
-
-        ``body`` is the decoded JSON, or ``JSON_BODY_INVALID``.
-        """
-        return JsonBodyHttpRequest(httprequest, body)
-
-    @classmethod
-    def _jwt_stateless(cls, response):
-        """No session file, no ``session_id`` cookie for token requests."""
-        request.session.modified = False
-        if isinstance(response, werkzeug.wrappers.BaseResponse) and not isinstance(response, JwtResponse):
-            response = JwtResponse.force_type(response)
-        return response
+    def _jwt_era_read_body(cls, limit):
+        raise NotImplementedError

@@ -12,6 +12,8 @@ import secrets
 from odoo import _, api, models
 from odoo.exceptions import UserError
 
+from ..exceptions import KeyConfigError
+
 _logger = logging.getLogger(__name__)
 
 HMAC_MIN_BYTES = {'HS256': 32, 'HS384': 48, 'HS512': 64}
@@ -27,6 +29,9 @@ DEFAULTS = {
     'login_max_failures': 5,
     'ip_max_failures': 20,
     'login_lockout': 300,
+    'mfa_lifetime': 300,                    # a two-factor ticket
+    'refresh_grace': 30,                    # a spent refresh token's retries get the same pair
+    'max_body_size': 1024 * 1024,           # API request bodies, 413 beyond
 }
 ENV_KEY = 'ODOO_JWT_KEY'
 ENV_ALGORITHM = 'ODOO_JWT_ALGORITHM'
@@ -34,10 +39,6 @@ ENV_ALGORITHM = 'ODOO_JWT_ALGORITHM'
 # Parsed PEM keys by fingerprint: parsing an RSA key costs milliseconds and the
 # verification key is needed on every request.
 _PEM_CACHE = {}
-
-
-class KeyConfigError(Exception):
-    """The signing key is missing or unusable: no token may be issued or accepted."""
 
 
 class JwtProviderKey(models.AbstractModel):

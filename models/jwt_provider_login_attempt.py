@@ -1,19 +1,30 @@
 """Throttling of failed logins, shared by every worker through PostgreSQL.
 
-Counters live outside the request's transaction: each read or write runs in
-a short transaction of its own, so every worker sees the latest count at once
-and a flood of parallel attempts cannot dodge it by racing on one row.
-Keys are SHA-256 digests of ``login:<email>`` or ``ip:<address>``, so the
+Each attempt reserves its place before the password (or code) is checked:
+one atomic statement per key counts it, or refuses it when the key is locked
+out. Parallel attempts therefore cannot check more passwords than the limit
+allows, and a success gives its place back. Counters live in short
+transactions of their own, so every worker sees the latest count at once and
+a failed login's count survives whatever the request does next. Keys are
+SHA-256 digests of ``login:<folded email>`` or ``ip:<address>``, so the
 table never lists who tried what from where in clear.
 """
 import hashlib
 
 import psycopg2
+import psycopg2.errorcodes
 
 from odoo import api, fields, models
 from odoo.tools import mute_logger
 
+from ..exceptions import LoginThrottled
+from ..tools import fold_login
+
 RETRIES = 5
+# Odoo retries these too (odoo/service/model.py): conflicts, not failures.
+CONCURRENCY_ERRORS = (psycopg2.errorcodes.SERIALIZATION_FAILURE, psycopg2.errorcodes.DEADLOCK_DETECTED,
+                      psycopg2.errorcodes.LOCK_NOT_AVAILABLE)
+NOW = "(now() at time zone 'UTC')"
 
 
 class JwtProviderLoginAttempt(models.Model):
@@ -29,67 +40,86 @@ class JwtProviderLoginAttempt(models.Model):
 
     @api.model
     def _keys(self, login, address):
-        """``[(digest, max_failures), ...]`` for the login and the client address."""
+        """``[(digest, max_failures, kind), ...]`` for the login and the client
+        address (no login key for an empty login: no account has it)."""
         Key = self.env['jwt_provider.key']
-        login = login.strip().lower() if isinstance(login, str) else ''
-        keys = [('login:' + login, Key._param('login_max_failures'))]
+        keys = []
+        if fold_login(login):
+            keys.append(('login:' + fold_login(login), Key._param('login_max_failures'), 'login'))
         if address:
-            keys.append(('ip:' + address, Key._param('ip_max_failures')))
-        return [(hashlib.sha256(k.encode('utf-8')).hexdigest(), limit) for k, limit in keys]
+            keys.append(('ip:' + address, Key._param('ip_max_failures'), 'ip'))
+        return [(hashlib.sha256(k.encode('utf-8')).hexdigest(), limit, kind) for k, limit, kind in keys]
 
     @api.model
-    def _own_transaction(self, query, params):
-        """Run ``query`` in a transaction of its own, retrying serialization conflicts."""
+    def _own_transaction(self, func):
+        """``func(cr)`` in a transaction of its own, retrying concurrency conflicts only."""
         for attempt in range(RETRIES):
             try:
                 with mute_logger('odoo.sql_db'), self.pool.cursor() as cr:
-                    cr.execute(query, params)
-                    return cr.fetchall() if cr.description else []
-            except psycopg2.OperationalError:
-                if attempt == RETRIES - 1:
+                    return func(cr)
+            except psycopg2.OperationalError as e:
+                if e.pgcode not in CONCURRENCY_ERRORS or attempt == RETRIES - 1:
                     raise
 
     @api.model
-    def _retry_after(self, login, address):
-        """Seconds the caller must wait, or 0 when it may try now."""
+    def _reserve_attempt(self, login, address):
+        """Count one attempt for ``login`` from ``address`` before its check.
+
+        Raises ``LoginThrottled`` (counting nothing) while either is locked
+        out. The attempt stays counted as a failure unless ``_forgive`` is
+        called once the login fully succeeded.
+        """
+        keys = self._keys(login, address)
         lockout = self.env['jwt_provider.key']._param('login_lockout')
-        wait = 0
-        for key, limit in self._keys(login, address):
-            rows = self._own_transaction("""
-                SELECT CEIL(EXTRACT(EPOCH FROM last_failure + %s * interval '1 second'
-                                    - (now() at time zone 'UTC')))
-                  FROM jwt_provider_login_attempt WHERE key = %s AND failures >= %s
-            """, [lockout, key, limit])
-            if rows and rows[0][0] and rows[0][0] > 0:
-                wait = max(wait, int(rows[0][0]))
-        return wait
+        retry_after = self._own_transaction(lambda cr: self._reserve(cr, keys, lockout))
+        if retry_after:
+            raise LoginThrottled(retry_after)
 
     @api.model
-    def _record_failure(self, login, address):
-        """Count one failure for the login and the address; a count older than
-        the window starts again from one."""
-        lockout = self.env['jwt_provider.key']._param('login_lockout')
-        for key, _limit in self._keys(login, address):
-            self._own_transaction("""
+    def _forgive(self, login, address):
+        """A login succeeded: clear its counter, give the address its place
+        back (one valid account must not reset guessing at others)."""
+        keys = self._keys(login, address)
+        self._own_transaction(lambda cr: self._release(cr, keys))
+
+    @api.model
+    def _reserve(self, cr, keys, lockout):
+        """Count an attempt on every key, or on none: the seconds to wait when
+        a key is locked out (the transaction is then rolled back), else 0."""
+        for key, limit, _kind in keys:
+            cr.execute("""
                 INSERT INTO jwt_provider_login_attempt AS a (key, failures, last_failure)
-                VALUES (%s, 1, now() at time zone 'UTC')
+                VALUES (%(key)s, 1, {now})
                 ON CONFLICT (key) DO UPDATE SET
-                    failures = CASE WHEN a.last_failure < (now() at time zone 'UTC') - %s * interval '1 second'
+                    failures = CASE WHEN a.last_failure < {now} - %(lockout)s * interval '1 second'
                                     THEN 1 ELSE a.failures + 1 END,
-                    last_failure = now() at time zone 'UTC'
-            """, [key, lockout])
+                    last_failure = {now}
+                 WHERE a.last_failure < {now} - %(lockout)s * interval '1 second' OR a.failures < %(limit)s
+                RETURNING failures
+            """.format(now=NOW), {'key': key, 'lockout': lockout, 'limit': limit})
+            if not cr.fetchall():
+                cr.execute("""
+                    SELECT GREATEST(1, CEIL(EXTRACT(EPOCH FROM last_failure + %s * interval '1 second' - {now})))
+                      FROM jwt_provider_login_attempt WHERE key = %s
+                """.format(now=NOW), [lockout, key])
+                wait = int(cr.fetchone()[0])
+                cr.rollback()
+                return wait
+        return 0
 
     @api.model
-    def _reset(self, login):
-        """A successful login clears its login's counter. The address counter
-        is left alone: one valid account must not reset guessing at others."""
-        key = self._keys(login, None)[0][0]
-        self._own_transaction("DELETE FROM jwt_provider_login_attempt WHERE key = %s", [key])
+    def _release(self, cr, keys):
+        for key, _limit, kind in keys:
+            if kind == 'login':
+                cr.execute("DELETE FROM jwt_provider_login_attempt WHERE key = %s", [key])
+            else:
+                cr.execute("UPDATE jwt_provider_login_attempt SET failures = GREATEST(failures - 1, 0)"
+                           " WHERE key = %s", [key])
 
     @api.model
     def _gc(self):
         lockout = self.env['jwt_provider.key']._param('login_lockout')
         self.env.cr.execute("""
             DELETE FROM jwt_provider_login_attempt
-             WHERE last_failure < (now() at time zone 'UTC') - %s * interval '1 second'
-        """, [lockout])
+             WHERE last_failure < {now} - %s * interval '1 second'
+        """.format(now=NOW), [lockout])

@@ -4,6 +4,7 @@ Only a SHA-256 digest of each token's random ``jti`` is stored, so the table
 holds nothing that can be replayed. Verification is a signature and claims
 check plus one indexed query; it never hashes a password or opens a session.
 """
+import base64
 import datetime
 import hashlib
 import logging
@@ -12,30 +13,30 @@ import secrets
 import jwt
 import jwt.api_jwt
 
-from odoo import api, fields, models
+from odoo import _, api, fields, models
+from odoo.exceptions import AccessError
 
 from .. import compat
+from ..exceptions import InvalidToken
+from ..tools import MAX_TOKEN_LENGTH, is_canonical_jws
 from .tolerant_sql import execute_or_skip
 
 _logger = logging.getLogger(__name__)
 
-# A token is a few hundred bytes; anything far larger is refused before parsing.
-MAX_TOKEN_LENGTH = 4096
 # How stale ``last_used`` may get before a request refreshes it: keeps the hot
 # path free of writes.
 LAST_USED_RESOLUTION = datetime.timedelta(minutes=1)
 REQUIRED_CLAIMS = ('exp', 'iat', 'sub', 'jti', 'iss', 'aud', 'typ')
 
 
-class InvalidToken(Exception):
-    """The token is missing, malformed, forged, expired or revoked.
-
-    The reason is for the server log only: clients always get the same 498.
-    """
-
-
 def _digest(jti):
     return hashlib.sha256(jti.encode('utf-8')).hexdigest()
+
+
+def _child_jti(parent_jti, token_type):
+    """The jti of a token issued by spending the refresh token ``parent_jti``."""
+    digest = hashlib.sha256(('jwt_provider.child:%s:%s' % (token_type, parent_jti)).encode('utf-8')).digest()
+    return base64.urlsafe_b64encode(digest[:24]).decode('ascii')
 
 
 def _utcnow():
@@ -50,13 +51,15 @@ class JwtProviderToken(models.Model):
 
     user_id = fields.Many2one('res.users', required=True, ondelete='cascade', index=True, readonly=True)
     jti_hash = fields.Char(required=True, readonly=True, groups='base.group_system')
-    token_type = fields.Selection([('access', 'Access'), ('refresh', 'Refresh')], required=True, readonly=True)
+    token_type = fields.Selection([('access', 'Access'), ('refresh', 'Refresh'), ('mfa', 'Two-factor ticket')],
+                                  required=True, readonly=True)
     family = fields.Char(index=True, readonly=True, groups='base.group_system',
                          help='Shared by the tokens of one login and its refreshes.')
     issued_at = fields.Datetime(required=True, readonly=True)
     expires_at = fields.Datetime(required=True, readonly=True)
     last_used = fields.Datetime(readonly=True)
     revoked = fields.Boolean(default=False, readonly=True)
+    revoked_at = fields.Datetime(readonly=True)
     revoked_reason = fields.Selection([
         ('logout', 'Logout'),
         ('spent', 'Refreshed'),
@@ -65,51 +68,58 @@ class JwtProviderToken(models.Model):
         ('archived', 'User archived'),
         ('key_rotated', 'Signing key changed'),
         ('admin', 'Revoked by an administrator'),
+        ('second_factor', 'Two-factor authentication changed'),
     ], readonly=True)
 
     _sql_constraints = [('jti_hash_unique', 'unique(jti_hash)', 'Token identifiers are unique.')]
 
     # -- issuing -----------------------------------------------------------
     @api.model
-    def _issue_pair(self, user, family=None):
-        """A new access token and refresh token for ``user``, as the API returns them."""
+    def _issue_pair(self, user, family=None, parent_jti=None, now=None, create=True):
+        """A new access token and refresh token for ``user``, as the API returns them.
+
+        A refresh derives the pair from the spent token (``parent_jti``) and
+        the time it was spent, so that a retry within the grace window gets
+        the very same pair back (``create=False``: the rows exist).
+        """
         family = family or secrets.token_urlsafe(16)
         return {
-            'token': self._issue(user, 'access', family),
-            'refresh_token': self._issue(user, 'refresh', family),
+            'token': self._issue(user, 'access', family, parent_jti, now, create),
+            'refresh_token': self._issue(user, 'refresh', family, parent_jti, now, create),
             'expires_in': self.env['jwt_provider.key']._param('access_lifetime'),
         }
 
     @api.model
-    def _issue(self, user, token_type, family=None):
-        """One signed token of ``token_type`` ('access' or 'refresh') for ``user``."""
+    def _issue(self, user, token_type, family=None, parent_jti=None, now=None, create=True):
+        """One signed token of ``token_type`` ('access', 'refresh' or 'mfa') for ``user``."""
         Key = self.env['jwt_provider.key']
         lifetime = Key._param('%s_lifetime' % token_type)
         family = family or secrets.token_urlsafe(16)
         algorithm, signing_key, _verify = Key._signing_keys()
-        jti = secrets.token_urlsafe(24)
-        now = _utcnow()
+        jti = _child_jti(parent_jti, token_type) if parent_jti else secrets.token_urlsafe(24)
+        now = now or _utcnow()
         expires = now + datetime.timedelta(seconds=lifetime)
         claims = {
             'iss': Key._issuer(),
             'aud': Key._audience(),
             'sub': str(user.id),
             'lgn': user.login,
-            'db': self.env.cr.dbname,  # routes bearer requests, see http_hooks.py
+            'db': self.env.cr.dbname,  # routes bearer requests, see adapters/
             'typ': token_type,
             'iat': now,
             'exp': expires,
             'jti': jti,
         }
         token = jwt.encode(claims, signing_key, algorithm=algorithm)
-        self.sudo().create({
-            'user_id': user.id,
-            'jti_hash': _digest(jti),
-            'token_type': token_type,
-            'family': family,
-            'issued_at': compat.datetime_value(now),
-            'expires_at': compat.datetime_value(expires),
-        })
+        if create:
+            self.sudo().create({
+                'user_id': user.id,
+                'jti_hash': _digest(jti),
+                'token_type': token_type,
+                'family': family,
+                'issued_at': compat.datetime_value(now),
+                'expires_at': compat.datetime_value(expires),
+            })
         return token if isinstance(token, str) else token.decode('ascii')
 
     # -- verifying ---------------------------------------------------------
@@ -123,6 +133,8 @@ class JwtProviderToken(models.Model):
         """
         if not isinstance(token, str) or not token or len(token) > MAX_TOKEN_LENGTH:
             raise InvalidToken('missing or oversized')
+        if not is_canonical_jws(token):  # one token, one spelling
+            raise InvalidToken('not canonical base64url')
         Key = self.env['jwt_provider.key']
         algorithm, _sign, verifying_key = Key._signing_keys()
         leeway = Key._param('leeway')
@@ -168,13 +180,6 @@ class JwtProviderToken(models.Model):
         return row
 
     @api.model
-    def _authenticate(self, token):
-        """The user id an access token stands for; raises ``InvalidToken``."""
-        token_id, uid, last_used = self._lookup(token)
-        self._touch(token_id, last_used)
-        return uid
-
-    @api.model
     def _touch(self, token_id, last_used):
         """Record use, at most once a minute per token (keeps requests write-free).
 
@@ -193,34 +198,66 @@ class JwtProviderToken(models.Model):
     def _refresh(self, refresh_token):
         """Spend ``refresh_token`` for a new pair (rotation with reuse detection).
 
-        Presenting a refresh token that was already spent revokes its whole
-        family: either the client or an attacker holds a stolen copy.
+        A client that retries within the grace window (its answer was lost, or
+        it refreshed from two tabs) gets the same new pair back. Presenting a
+        spent refresh token later revokes its whole family: either the client
+        or an attacker holds a stolen copy.
         """
         claims = self._decode(refresh_token, 'refresh')
         compat.flush(self.env)
-        cr = self.env.cr
-        cr.execute("""
-            SELECT t.id, t.user_id, t.revoked, t.revoked_reason, t.family
+        query = """
+            SELECT t.id, t.user_id, t.revoked, t.revoked_reason, t.family, t.revoked_at
               FROM jwt_provider_token t JOIN res_users u ON u.id = t.user_id
              WHERE t.jti_hash = %s AND t.token_type = 'refresh' AND u.active
-        """, [_digest(claims['jti'])])
+        """
+        cr = self.env.cr
+        cr.execute(query, [_digest(claims['jti'])])
         row = cr.fetchone()
         if not row or str(row[1]) != claims['sub']:
             raise InvalidToken('unknown refresh token')
-        token_id, uid, revoked, reason, family = row
-        # A concurrent refresh with the same token makes this update skip: only
-        # one of them gets a new pair.
-        spent = not revoked and bool(execute_or_skip(cr, """
-            UPDATE jwt_provider_token SET revoked = true, revoked_reason = 'spent'
-             WHERE id = %s AND revoked IS NOT TRUE RETURNING id
-        """, [token_id]))
-        if not spent:
-            if revoked and reason == 'spent':
-                _logger.warning('Refresh token reuse for user %s: revoking its token family', uid)
-                self._revoke_domain([('family', '=', family)], 'reuse')
-            raise InvalidToken('refresh token already used or revoked')
+        token_id, uid, revoked, reason, family, spent_at = row
         user = self.env['res.users'].sudo().browse(uid)
-        return user, self._issue_pair(user, family=family)
+        now = _utcnow()
+        if not revoked:
+            spent = execute_or_skip(cr, """
+                UPDATE jwt_provider_token SET revoked = true, revoked_reason = 'spent', revoked_at = %s
+                 WHERE id = %s AND revoked IS NOT TRUE RETURNING id
+            """, [now, token_id])
+            if spent:
+                return user, self._issue_pair(user, family, claims['jti'], now)
+            # A concurrent refresh with the same token spent it first: read what it committed.
+            with self.pool.cursor() as fresh:
+                fresh.execute(query, [_digest(claims['jti'])])
+                _id, _uid, revoked, reason, family, spent_at = fresh.fetchone()
+        if reason == 'spent':
+            spent_at = compat.to_datetime(spent_at)
+            grace = self.env['jwt_provider.key']._param('refresh_grace')
+            if spent_at and now - spent_at <= datetime.timedelta(seconds=grace):
+                return user, self._issue_pair(user, family, claims['jti'], spent_at, create=False)
+            _logger.warning('Refresh token reuse for user %s: revoking its token family', uid)
+            self._revoke_domain([('family', '=', family)], 'reuse')
+        raise InvalidToken('refresh token already used or revoked')
+
+    # -- two-factor tickets ------------------------------------------------
+    @api.model
+    def _ticket_user(self, ticket):
+        """The user of a valid, unused two-factor ticket; raises ``InvalidToken``."""
+        claims = self._decode(ticket, 'mfa')
+        token = self.sudo().search([('jti_hash', '=', _digest(claims['jti'])), ('token_type', '=', 'mfa'),
+                                    ('revoked', '=', False)], limit=1)
+        if not token or str(token.user_id.id) != claims['sub'] or not token.user_id.active:
+            raise InvalidToken('unknown or used ticket')
+        return token.user_id
+
+    @api.model
+    def _spend_ticket(self, ticket):
+        """Mark a ticket used: it opens one login only."""
+        claims = self._decode(ticket, 'mfa')
+        if not execute_or_skip(self.env.cr, """
+                UPDATE jwt_provider_token SET revoked = true, revoked_reason = 'spent', revoked_at = %s
+                 WHERE jti_hash = %s AND token_type = 'mfa' AND revoked IS NOT TRUE RETURNING id
+                """, [_utcnow(), _digest(claims['jti'])]):
+            raise InvalidToken('ticket already used')
 
     @api.model
     def _logout(self, token, everywhere=False):
@@ -238,7 +275,8 @@ class JwtProviderToken(models.Model):
     @api.model
     def _revoke_domain(self, domain, reason):
         tokens = self.sudo().search([('revoked', '=', False)] + domain)
-        tokens.write({'revoked': True, 'revoked_reason': reason})
+        tokens.write({'revoked': True, 'revoked_reason': reason,
+                      'revoked_at': compat.datetime_value(_utcnow())})
         return len(tokens)
 
     @api.model
@@ -249,13 +287,32 @@ class JwtProviderToken(models.Model):
     def _revoke_all(self, reason):
         compat.flush(self.env)
         self.env.cr.execute(
-            "UPDATE jwt_provider_token SET revoked = true, revoked_reason = %s WHERE revoked IS NOT TRUE",
-            [reason])
-        self.invalidate_cache()
+            "UPDATE jwt_provider_token SET revoked = true, revoked_reason = %s, revoked_at = %s"
+            " WHERE revoked IS NOT TRUE", [reason, _utcnow()])
+        compat.invalidate(self.env)
 
     def action_revoke(self):
-        """Button on the user form (administrators only, see the view)."""
-        self._revoke_domain([('id', 'in', self.ids)], 'admin')
+        """Button on the user form: signs the login out (its access and refresh tokens).
+
+        Public methods are callable over RPC by anyone who can read the
+        record, so the group is checked here, not only in the view.
+        """
+        self._jwt_check_admin()
+        families = [f for f in self.sudo().mapped('family') if f]
+        self._revoke_domain(['|', ('id', 'in', self.ids), ('family', 'in', families)], 'admin')
+        return True
+
+    def _jwt_check_admin(self):
+        if not compat.is_admin(self.env):
+            raise AccessError(_('Only administrators can revoke API tokens.'))
+
+    @api.model
+    def _ensure_gc_cron_repeats(self):
+        """Until 17.0 a cron runs ``numbercall`` times (1 by default): ours repeats forever."""
+        cron = self.env.ref('jwt_provider.ir_cron_gc_tokens', raise_if_not_found=False)
+        if cron and 'numbercall' in cron._fields and cron.numbercall != -1:
+            cron.numbercall = -1
+        return True
 
     @api.model
     def _gc_expired(self):

@@ -8,30 +8,19 @@ from odoo import _, api, fields, models
 from odoo.exceptions import AccessDenied
 
 from .. import compat
+from ..tools import fold_login
+from ..exceptions import (IncorrectCode, IncorrectLogin, SecondFactorRequired,
+                          SecondFactorUnsupported, SignupDisabled, SignupRefused)
 
 _logger = logging.getLogger(__name__)
 
 EMAIL_RE = re.compile(r'^[^@\s\x00-\x1f\x7f]+@[^@\s\x00-\x1f\x7f]+\.[^@\s.\x00-\x1f\x7f]+$')
-# A hash of the same cost as real ones, verified when the login is unknown so
-# that unknown and known logins take the same time to refuse.
-_DUMMY_CONTEXT = CryptContext(['pbkdf2_sha512'])
-_DUMMY_HASH = _DUMMY_CONTEXT.hash('jwt_provider timing equaliser')
-
-
-class SignupRefused(Exception):
-    """Registration input refused; the message is the API's 400 message."""
-
-
-class LoginThrottled(Exception):
-    """Too many recent failures for this login or address (the API answers 429)."""
-
-    def __init__(self, retry_after):
-        super(LoginThrottled, self).__init__(retry_after)
-        self.retry_after = retry_after
-
-
-class SignupDisabled(Exception):
-    """Free sign-up is off (the API answers 501)."""
+# passlib refuses longer passwords (and hashing them would be a cheap DoS).
+MAX_PASSWORD_LENGTH = 4096
+# Unknown logins verify a dummy hash of the series' own crypt context, so that
+# they take as long to refuse as a wrong password: {context settings: hash}.
+_DUMMY_HASHES = {}
+_FALLBACK_CONTEXT = CryptContext(['pbkdf2_sha512'])  # 11.0 without auth_crypt
 
 
 class ResUsers(models.Model):
@@ -51,64 +40,110 @@ class ResUsers(models.Model):
 
     @api.model
     def _jwt_find_login(self, email):
-        """The user whose login is ``email``, ignoring case and surrounding spaces.
+        """The user whose login is ``email`` once both are folded (``fold_login``).
 
-        An exact match wins over a case-insensitive one; archived users are
-        returned too, so that refusing them costs the same as the others.
+        An exact match wins; archived users are returned too, so that refusing
+        them costs the same as the others. PostgreSQL's ``lower()`` folds only
+        ASCII under the C locale, so non-ASCII logins are compared in Python.
         """
         email = self._jwt_normalize_email(email)
         if not email:
             return self.browse()
         compat.flush(self.env)
-        self.env.cr.execute(
-            "SELECT id FROM res_users WHERE lower(login) = lower(%s) ORDER BY login = %s DESC, id LIMIT 1",
-            [email, email])
-        row = self.env.cr.fetchone()
-        return self.sudo().with_context(active_test=False).browse(row and row[0])
+        self.env.cr.execute(r"""
+            SELECT id, login FROM res_users
+             WHERE lower(login) = lower(%s) OR login ~ '[^\x01-\x7f]'
+        """, [email])
+        folded = fold_login(email)
+        matches = sorted((login != email, uid) for uid, login in self.env.cr.fetchall()
+                         if fold_login(login) == folded)
+        return self.sudo().with_context(active_test=False).browse(matches[0][1] if matches else [])
 
     @api.model
     def _jwt_login(self, email, password, address):
-        """The user an API login identifies, with throttling.
+        """The user an API login identifies, with throttling and a second factor.
 
         Raises ``LoginThrottled`` while the login or the client address is
-        locked out, ``AccessDenied`` (and counts a failure) on bad credentials;
-        a success clears the login's counter.
+        locked out, ``IncorrectLogin`` (and counts a failure) on bad
+        credentials, ``SecondFactorRequired`` with a ticket for users with
+        two-factor authentication; a success clears the login's counter.
         """
         Attempts = self.env['jwt_provider.login_attempt'].sudo()
-        retry_after = Attempts._retry_after(email, address)
-        if retry_after:
-            _logger.info('API login throttled for %s', address)
-            raise LoginThrottled(retry_after)
+        Attempts._reserve_attempt(email, address)
         try:
             user = self._jwt_authenticate_password(email, password)
         except AccessDenied:
-            Attempts._record_failure(email, address)
-            _logger.info('API login failed from %s', address)
-            raise
-        Attempts._reset(email)
+            _logger.info("API login failed from %s", address)
+            raise IncorrectLogin()
+        factor = compat.second_factor(user)
+        if factor:
+            # The attempt stays counted until the code is right: fresh tickets
+            # must not reset the count of wrong codes.
+            if factor != 'totp':
+                raise SecondFactorUnsupported('second factor %s' % factor)
+            Token = self.env['jwt_provider.token'].sudo()
+            raise SecondFactorRequired(data={
+                'totp_required': True,
+                'ticket': Token._issue(user, 'mfa'),
+                'expires_in': self.env['jwt_provider.key']._param('mfa_lifetime'),
+            })
+        Attempts._forgive(email, address)
+        return user
+
+    @api.model
+    def _jwt_login_totp(self, ticket, code, address):
+        """The user of a two-factor ``ticket`` once ``code`` is right.
+
+        Wrong codes count as failed logins of that user (same lock-out as
+        passwords); the ticket can be used once.
+        """
+        Token = self.env['jwt_provider.token'].sudo()
+        user = Token._ticket_user(ticket)
+        Attempts = self.env['jwt_provider.login_attempt'].sudo()
+        Attempts._reserve_attempt(user.login, address)
+        try:
+            if not isinstance(code, str) or not code.strip().isdigit():
+                raise AccessDenied()
+            compat.check_totp(user, code.strip())
+        except AccessDenied:
+            _logger.info('API two-factor code refused from %s', address)
+            raise IncorrectCode()
+        Token._spend_ticket(ticket)
+        Attempts._forgive(user.login, address)
         return user
 
     @api.model
     def _jwt_authenticate_password(self, email, password):
         """The active user that ``email``/``password`` identify; ``AccessDenied`` otherwise.
 
-        Unknown emails and archived users still pay for one hash verification,
-        so the answer's timing does not tell which accounts exist.
+        Unknown emails and archived users still pay for one hash verification
+        of the same cost, so the answer's timing does not tell which accounts exist.
         """
         user = self._jwt_find_login(email)
-        if not isinstance(password, str) or '\x00' in password:
+        if not isinstance(password, str) or '\x00' in password or len(password) > MAX_PASSWORD_LENGTH:
             password = ''
         if not user or not user.active or not password:
-            _DUMMY_CONTEXT.verify(password or 'x', _DUMMY_HASH)
+            self._jwt_dummy_password_check(password)
             raise AccessDenied()
         compat.check_password(user, password)
         return user
 
+    @api.model
+    def _jwt_dummy_password_check(self, password):
+        """Verify ``password`` against a dummy hash as costly as a real one."""
+        context = compat.crypt_context(self) or _FALLBACK_CONTEXT
+        key = context.to_string()
+        if key not in _DUMMY_HASHES:
+            _DUMMY_HASHES[key] = context.hash('jwt_provider timing equaliser')
+        context.verify(password or 'x', _DUMMY_HASHES[key])
+
     # -- sign-up -------------------------------------------------------------
     @api.model
     def _jwt_signup_enabled(self):
-        ICP = self.env['ir.config_parameter'].sudo()
-        return ICP.get_param('auth_signup.allow_uninvited', 'False').lower() == 'true'
+        """Free sign-up, as the administrator set it in Settings (11.0 and 12.0+
+        store it differently, see ``compat.SIGNUP_PARAM``)."""
+        name, value = compat.SIGNUP_PARAM
+        return (self.env['ir.config_parameter'].sudo().get_param(name) or '').lower() == value.lower()
 
     @api.model
     def _jwt_register(self, email, password, name):
@@ -123,20 +158,21 @@ class ResUsers(models.Model):
         email = self._jwt_normalize_email(email)
         name = name.replace('\x00', '').strip() if isinstance(name, str) else ''
         if not self.env['res.users']._jwt_is_valid_email(email):
-            raise SignupRefused(_('Invalid email address'))
+            raise SignupRefused(message=_('Invalid email address'))
         if not name:
-            raise SignupRefused(_('Name cannot be empty'))
+            raise SignupRefused(message=_('Name cannot be empty'))
         if not isinstance(password, str) or not password:
-            raise SignupRefused(_('Password cannot be empty'))
+            raise SignupRefused(message=_('Password cannot be empty'))
         if '\x00' in password:
-            raise SignupRefused(_('Password contains invalid characters'))
+            raise SignupRefused(message=_('Password contains invalid characters'))
+        if len(password) > MAX_PASSWORD_LENGTH:
+            raise SignupRefused(message=_('Password is too long'))
         self.env.cr.execute("SELECT pg_advisory_xact_lock(hashtext(%s))",
-                            ['jwt_provider.signup:' + email.lower()])
+                            ['jwt_provider.signup:' + fold_login(email)])
         with self.pool.cursor() as fresh:
-            fresh.execute("SELECT 1 FROM res_users WHERE lower(login) = lower(%s)", [email])
-            exists = fresh.fetchone()
+            exists = self.with_env(self.env(cr=fresh))._jwt_find_login(email)
         if exists or self._jwt_find_login(email):
-            raise SignupRefused(_('Email address already existed'))
+            raise SignupRefused(message=_('Email address already existed'))
         values = {'login': email, 'email': email, 'name': name, 'password': password}
         self.sudo().signup(values)
         return self._jwt_find_login(email)
@@ -166,12 +202,21 @@ class ResUsers(models.Model):
     # -- revocation ----------------------------------------------------------
     def write(self, vals):
         res = super(ResUsers, self).write(vals)
+        Token = self.env['jwt_provider.token']
         if 'password' in vals:
-            self.env['jwt_provider.token']._revoke_users(self, 'password')
+            Token._revoke_users(self, 'password')
+        if 'totp_secret' in vals:  # two-factor authentication turned on or off
+            Token._revoke_users(self, 'second_factor')
         if vals.get('active') is False:
-            self.env['jwt_provider.token']._revoke_users(self, 'archived')
+            Token._revoke_users(self, 'archived')
         return res
 
     def action_jwt_revoke_all(self):
-        self.env['jwt_provider.token']._revoke_users(self, 'admin')
+        """Button on the user form: signs every app of these users out.
+
+        Callable over RPC by whoever can read the user, hence the check.
+        """
+        Token = self.env['jwt_provider.token']
+        Token._jwt_check_admin()
+        Token._revoke_users(self, 'admin')
         return True

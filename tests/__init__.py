@@ -4,4 +4,4 @@ from . import test_revocation
 from . import test_key_settings
 from . import test_login_rules
 from . import test_http
-from . import test_http_hooks
+from . import test_second_factor

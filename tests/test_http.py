@@ -5,17 +5,18 @@ import requests
 
 from odoo.tests import common
 
-from .. import compat
+from .common import http_port, post_install
 
 
-@compat.post_install
+
+@post_install
 class TestTokenIsNotAPassword(common.HttpCase):
     # Uses admin/admin: on 11.0 the server's test cursor does not see records
     # the test case creates, so the test needs no fixtures of its own.
 
     def setUp(self):
         super(TestTokenIsNotAPassword, self).setUp()
-        self.base = 'http://127.0.0.1:%s' % compat.http_port()
+        self.base = 'http://127.0.0.1:%s' % http_port()
         answer = requests.post(self.base + '/api/login', data={'email': 'admin', 'password': 'admin'}, timeout=30)
         self.assertEqual(answer.status_code, 200, answer.text)
         self.tokens = answer.json()['data']

@@ -6,9 +6,8 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from odoo.exceptions import AccessError, UserError
 
-from .. import compat
-from .common import JwtCase
-from ..models.jwt_provider_key import KeyConfigError
+from .common import JwtCase, post_install
+from ..exceptions import KeyConfigError
 
 
 def pem(private):
@@ -16,7 +15,7 @@ def pem(private):
                                  serialization.NoEncryption()).decode()
 
 
-@compat.post_install
+@post_install
 class TestKeySettings(JwtCase):
 
     def test_short_keys_refused(self):

@@ -2,11 +2,11 @@
 from odoo.exceptions import AccessDenied
 
 from .. import compat
-from .common import JwtCase
-from ..models.res_users import SignupDisabled, SignupRefused
+from .common import JwtCase, post_install
+from ..exceptions import LoginThrottled, SignupDisabled, SignupRefused
 
 
-@compat.post_install
+@post_install
 class TestLoginRules(JwtCase):
 
     def test_login_ignores_case_and_spaces(self):
@@ -27,10 +27,11 @@ class TestLoginRules(JwtCase):
 
     def test_register(self):
         Users = self.env['res.users']
-        self.ICP.set_param('auth_signup.allow_uninvited', 'False')
+        name, value = compat.SIGNUP_PARAM
+        self.ICP.set_param(name, 'False' if value == 'True' else 'b2b')
         with self.assertRaises(SignupDisabled):
             Users._jwt_register('new@example.com', 'pw', 'New')
-        self.ICP.set_param('auth_signup.allow_uninvited', 'True')
+        self.ICP.set_param(name, value)
         cases = (
             (('not-an-email', 'pw', 'New'), 'Invalid email address'),
             (('new@example.com', 'pw', '  '), 'Name cannot be empty'),
@@ -39,50 +40,91 @@ class TestLoginRules(JwtCase):
             (('nul\x00@example.com', 'pw', 'N'), 'Invalid email address'),
             (('new@example.com', 'p\x00w', 'N'), 'Password contains invalid characters'),
             ((' TESTER@example.com ', 'pw', 'Dup'), 'Email address already existed'),
+            (('new@example.com', 'p' * 4097, 'N'), 'Password is too long'),
         )
         for args, message in cases:
             with self.assertRaises(SignupRefused) as caught:
                 Users._jwt_register(*args)
-            self.assertEqual(str(caught.exception), message)
+            self.assertEqual(caught.exception.message, message)
         user = Users._jwt_register('new@example.com', 'a password', 'New')
         self.assertEqual(user.login, 'new@example.com')
         self.assertEqual(Users._jwt_authenticate_password('new@example.com', 'a password'), user)
 
+    def test_unknown_login_pays_for_a_real_hash(self):
+        """An unknown email verifies a dummy hash of this series' own crypt
+        context (16.0+ hash with far more rounds than passlib's default), so
+        refusing it costs what refusing a wrong password does."""
+        from ..models import res_users as module
+        Users = self.env['res.users']
+        with self.assertRaises(AccessDenied):
+            Users._jwt_authenticate_password('nobody-at-all@example.com', 'whatever')
+        context = compat.crypt_context(Users)
+        if context is None:
+            self.skipTest('no crypt context on this series')
+        dummy = module._DUMMY_HASHES[context.to_string()]
+        column = 'password_crypt' if 'password_crypt' in Users._fields else 'password'
+        compat.flush(self.env)
+        self.env.cr.execute('SELECT %s FROM res_users WHERE id = %%s' % column, [self.user.id])
+        real = self.env.cr.fetchone()[0]
+        self.assertEqual(context.identify(dummy), context.identify(real))
+        # Same scheme and same cost parameters ($scheme$rounds$...).
+        self.assertEqual(dummy.split('$')[2], real.split('$')[2])
+
+    def test_unicode_case_is_one_login(self):
+        """PostgreSQL's lower() folds ASCII only under the C locale: É/é and the
+        Kelvin sign/k must still be one login, for sign-up and login alike."""
+        Users = self.env['res.users']
+        name, value = compat.SIGNUP_PARAM
+        self.ICP.set_param(name, value)
+        user = Users._jwt_register('\u00c9lodie@example.com', 'a password', 'Elodie')
+        for spelling in ('\u00e9lodie@example.com', '\u00c9LODIE@EXAMPLE.COM'):
+            self.assertEqual(Users._jwt_find_login(spelling), user)
+            with self.assertRaises(SignupRefused):
+                Users._jwt_register(spelling, 'pw', 'Again')
+        kelvin = Users._jwt_register('\u212aelvin@example.com', 'a password', 'Kelvin')
+        self.assertEqual(Users._jwt_find_login('kelvin@example.com'), kelvin)
+
     def _attempts(self, logins, addresses):
         """The counters live in their own transactions (committed at once): clean them up."""
         Attempts = self.env['jwt_provider.login_attempt']
-        keys = tuple(k for login in logins for address in addresses for k, _l in Attempts._keys(login, address))
-        self.addCleanup(Attempts._own_transaction,
-                        "DELETE FROM jwt_provider_login_attempt WHERE key IN %s", [keys])
+        keys = tuple(k for login in logins for address in addresses for k, _l, _kind in Attempts._keys(login, address))
+
+        def cleanup():
+            Attempts._own_transaction(
+                lambda cr: cr.execute("DELETE FROM jwt_provider_login_attempt WHERE key IN %s", [keys]))
+        self.addCleanup(cleanup)
         return Attempts
 
-    def test_throttle_counts_and_resets(self):
+    def test_throttle_counts_and_forgives(self):
         Attempts = self._attempts(['tester@example.com'], ['10.0.0.1', '10.0.0.2'])
         self.ICP.set_param('jwt_provider.login_max_failures', '3')
         self.ICP.set_param('jwt_provider.ip_max_failures', '100')
-        for _i in range(2):
-            Attempts._record_failure('Tester@example.com', '10.0.0.1')
-        self.assertEqual(Attempts._retry_after('tester@example.com', '10.0.0.1'), 0)
-        Attempts._record_failure('tester@example.com', '10.0.0.1')
-        wait = Attempts._retry_after(' TESTER@example.com', '10.0.0.2')
-        self.assertGreater(wait, 0)
-        self.assertLessEqual(wait, 300)
-        Attempts._reset('tester@example.com')
-        self.assertEqual(Attempts._retry_after('tester@example.com', '10.0.0.1'), 0)
+        for login in ('Tester@example.com', 'tester@example.com', ' TESTER@example.com'):
+            Attempts._reserve_attempt(login, '10.0.0.1')
+        with self.assertRaises(LoginThrottled) as caught:
+            Attempts._reserve_attempt('tester@example.com', '10.0.0.2')
+        self.assertTrue(0 < caught.exception.retry_after <= 300)
+        Attempts._forgive('tester@example.com', '10.0.0.1')
+        Attempts._reserve_attempt('tester@example.com', '10.0.0.1')
 
     def test_throttle_by_address(self):
-        Attempts = self._attempts(['user0@example.com', 'user1@example.com', 'user2@example.com'],
-                                  ['10.0.0.9'])
+        Attempts = self._attempts(['user0@example.com', 'user1@example.com', 'user2@example.com',
+                                   'someone@example.com'], ['10.0.0.9', '10.0.0.8'])
         self.ICP.set_param('jwt_provider.ip_max_failures', '3')
         for i in range(3):
-            Attempts._record_failure('user%d@example.com' % i, '10.0.0.9')
-        self.assertGreater(Attempts._retry_after('someone@example.com', '10.0.0.9'), 0)
-        self.assertEqual(Attempts._retry_after('someone@example.com', '10.0.0.8'), 0)
+            Attempts._reserve_attempt('user%d@example.com' % i, '10.0.0.9')
+        with self.assertRaises(LoginThrottled):
+            Attempts._reserve_attempt('someone@example.com', '10.0.0.9')
+        Attempts._reserve_attempt('someone@example.com', '10.0.0.8')
 
     def test_counters_store_no_clear_login(self):
         Attempts = self._attempts(['secret-login@example.com'], ['10.1.2.3'])
-        Attempts._record_failure('secret-login@example.com', '10.1.2.3')
-        dump = repr(Attempts._own_transaction("SELECT * FROM jwt_provider_login_attempt", []))
-        self.assertIn(Attempts._keys('secret-login@example.com', None)[0][0], dump)
-        self.assertNotIn('secret-login', dump)
-        self.assertNotIn('10.1.2.3', dump)
+        Attempts._reserve_attempt('secret-login@example.com', '10.1.2.3')
+
+        def dump(cr):
+            cr.execute("SELECT * FROM jwt_provider_login_attempt")
+            return repr(cr.fetchall())
+        rows = Attempts._own_transaction(dump)
+        self.assertIn(Attempts._keys('secret-login@example.com', None)[0][0], rows)
+        self.assertNotIn('secret-login', rows)
+        self.assertNotIn('10.1.2.3', rows)

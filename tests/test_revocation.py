@@ -1,9 +1,8 @@
 """What ends a token: logout, refresh rotation, user changes, key rotation."""
-from .. import compat
-from .common import JwtCase
+from .common import JwtCase, post_install
 
 
-@compat.post_install
+@post_install
 class TestRevocation(JwtCase):
 
     def setUp(self):
@@ -14,7 +13,7 @@ class TestRevocation(JwtCase):
         other = self.Token._issue_pair(self.user)
         self.Token._logout(self.pair['token'])
         self.assertInvalid(self.pair['token'])
-        from ..models.jwt_provider_token import InvalidToken
+        from ..exceptions import InvalidToken
         with self.assertRaises(InvalidToken):
             self.Token._refresh(self.pair['refresh_token'])
         self.assertValid(other['token'])  # two logins of one user are independent
@@ -25,9 +24,21 @@ class TestRevocation(JwtCase):
         self.assertInvalid(self.pair['token'])
         self.assertInvalid(other['token'])
 
-    def test_refresh_rotates_and_detects_reuse(self):
-        from ..models.jwt_provider_token import InvalidToken
+    def test_refresh_retry_within_grace_gets_the_same_pair(self):
         user, new = self.Token._refresh(self.pair['refresh_token'])
+        _user, again = self.Token._refresh(self.pair['refresh_token'])  # the answer was lost
+        self.assertEqual((again['token'], again['refresh_token']), (new['token'], new['refresh_token']))
+        self.assertValid(new['token'])
+        _user, newer = self.Token._refresh(new['refresh_token'])
+        self.assertValid(newer['token'])
+
+    def test_refresh_rotates_and_detects_reuse(self):
+        from ..exceptions import InvalidToken
+        self.ICP.set_param('jwt_provider.refresh_grace', '0')
+        user, new = self.Token._refresh(self.pair['refresh_token'])
+        # Spent a second ago, out of a zero grace window.
+        self.env.cr.execute("UPDATE jwt_provider_token SET revoked_at = revoked_at - interval '2 seconds'"
+                            " WHERE revoked_reason = 'spent'")
         self.assertEqual(user, self.user)
         self.assertValid(new['token'])
         self.assertValid(self.pair['token'])  # old access token lives until it expires
@@ -38,7 +49,7 @@ class TestRevocation(JwtCase):
             self.Token._refresh(new['refresh_token'])
 
     def test_access_token_is_not_a_refresh_token(self):
-        from ..models.jwt_provider_token import InvalidToken
+        from ..exceptions import InvalidToken
         with self.assertRaises(InvalidToken):
             self.Token._refresh(self.pair['token'])
 
@@ -60,7 +71,7 @@ class TestRevocation(JwtCase):
     def test_deleted_user(self):
         user = self.env['res.users'].create({'name': 'Temp', 'login': 'temp@example.com', 'password': 'x' * 12})
         token = self.Token._issue(user, 'access')
-        self.assertEqual(self.Token._authenticate(token), user.id)
+        self.assertEqual(self.authenticate(token), user.id)
         user.unlink()
         self.assertInvalid(token)
 

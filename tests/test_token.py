@@ -2,10 +2,10 @@
 import jwt
 
 from .. import compat
-from .common import JwtCase
+from .common import JwtCase, post_install
 
 
-@compat.post_install
+@post_install
 class TestToken(JwtCase):
 
     def test_pair_claims(self):
@@ -39,8 +39,8 @@ class TestToken(JwtCase):
         token = self.Token._issue(self.user, 'access')
         row = self.Token.search([('user_id', '=', self.user.id)])
         self.assertFalse(row.last_used)
-        self.Token._authenticate(token)
-        row.invalidate_cache()
+        self.authenticate(token)
+        compat.invalidate(self.env)
         self.assertTrue(row.last_used)
 
     def test_access_lifetime_setting(self):

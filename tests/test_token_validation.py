@@ -9,8 +9,7 @@ import time
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from .. import compat
-from .common import JwtCase
+from .common import JwtCase, post_install
 
 
 def b64(data):
@@ -21,7 +20,7 @@ def unsigned(header, claims):
     return '%s.%s.' % (b64(json.dumps(header).encode()), b64(json.dumps(claims, default=str).encode()))
 
 
-@compat.post_install
+@post_install
 class TestTokenValidation(JwtCase):
 
     def test_crafted_baseline_is_valid(self):

@@ -14,6 +14,7 @@ URL = os.environ.get('JWT_TEST_URL', 'http://127.0.0.1:8069')
 WORKERS_URL = os.environ.get('JWT_TEST_WORKERS_URL', URL)
 DB = os.environ.get('JWT_TEST_DB', 'jwt_provider')
 ADMIN = ('admin', 'admin')
+SERIES = float(os.environ.get('JWT_TEST_SERIES', '11.0'))
 TIMEOUT = 30
 
 
@@ -31,6 +32,13 @@ class Admin(object):
 
     def set_param(self, key, value):
         self.call('ir.config_parameter', 'set_param', key, value)
+
+    def set_signup(self, enabled):
+        """Free sign-up on or off, as Settings store it (11.0: a boolean, 12.0+: a scope)."""
+        if SERIES < 12:
+            self.set_param('auth_signup.allow_uninvited', 'True' if enabled else 'False')
+        else:
+            self.set_param('auth_signup.invitation_scope', 'b2c' if enabled else 'b2b')
 
     def get_param(self, key):
         return self.call('ir.config_parameter', 'get_param', key)

@@ -10,9 +10,9 @@ from conftest import URL, TIMEOUT, assert_envelope, bearer
 
 @pytest.fixture
 def signup(admin):
-    admin.set_param('auth_signup.allow_uninvited', 'True')
+    admin.set_signup(True)
     yield
-    admin.set_param('auth_signup.allow_uninvited', 'False')
+    admin.set_signup(False)
 
 
 def register(**data):
@@ -61,7 +61,7 @@ def test_duplicate_in_any_case(signup):
 
 
 def test_signup_disabled(admin):
-    admin.set_param('auth_signup.allow_uninvited', 'False')
+    admin.set_signup(False)
     body = assert_envelope(register(email=new_email(), password='pw', name='N'), 501, False)
     assert body['message']
 

@@ -1,0 +1,140 @@
+"""Two-factor authentication (auth_totp, 14.0+): a password alone gets no token.
+
+Uses a real TOTP secret and auth_totp's own check; skipped where the series
+has no auth_totp or it is not installed.
+"""
+import base64
+import hashlib
+import hmac
+import secrets
+import struct
+import time
+
+import requests
+
+from odoo.tests import common
+
+from .. import compat
+from ..exceptions import IncorrectCode, InvalidToken, SecondFactorRequired
+from .common import JwtCase, http_port, post_install
+
+
+def totp_code(secret, at=None):
+    """RFC 6238 code (SHA-1, 30 s, 6 digits), as authenticator apps compute it."""
+    counter = int((time.time() if at is None else at) // 30)
+    digest = hmac.new(base64.b32decode(secret), struct.pack('>Q', counter), hashlib.sha1).digest()
+    offset = digest[-1] & 0x0F
+    return '%06d' % ((struct.unpack('>I', digest[offset:offset + 4])[0] & 0x7FFFFFFF) % 1000000)
+
+
+class TotpMixin(object):
+
+    def enable_totp(self, user):
+        if 'totp_secret' not in user._fields:
+            self.skipTest('auth_totp is not installed on Odoo %s' % compat.ODOO_VERSION)
+        secret = base64.b32encode(secrets.token_bytes(20)).decode('ascii')
+        user.sudo().write({'totp_secret': secret})
+        return secret
+
+
+@post_install
+class TestSecondFactor(TotpMixin, JwtCase):
+
+    def setUp(self):
+        super(TestSecondFactor, self).setUp()
+        self.Users = self.env['res.users'].sudo()
+        self.addCleanup(self._clear_counters)
+
+    def _clear_counters(self):
+        Attempts = self.env['jwt_provider.login_attempt']
+        keys = tuple(k for k, _l, _kind in Attempts._keys('tester@example.com', '10.9.9.9'))
+        Attempts._own_transaction(
+            lambda cr: cr.execute("DELETE FROM jwt_provider_login_attempt WHERE key IN %s", [keys]))
+
+    def login(self):
+        with self.assertRaises(SecondFactorRequired) as caught:
+            self.Users._jwt_login('tester@example.com', 'correct horse battery', '10.9.9.9')
+        data = caught.exception.data
+        self.assertTrue(data['totp_required'])
+        self.assertGreater(data['expires_in'], 0)
+        return data['ticket']
+
+    def test_password_alone_gets_a_ticket_not_a_token(self):
+        self.enable_totp(self.user)
+        ticket = self.login()
+        with self.assertRaises(InvalidToken):  # a ticket is no access token
+            self.Token._lookup(ticket)
+
+    def test_ticket_and_code_open_one_login(self):
+        secret = self.enable_totp(self.user)
+        ticket = self.login()
+        with self.assertRaises(IncorrectCode):
+            self.Users._jwt_login_totp(ticket, '000000' if totp_code(secret) != '000000' else '111111',
+                                       '10.9.9.9')
+        for bad in (None, '', 'abcdef', ['1'], '1' * 5000):
+            with self.assertRaises(IncorrectCode):
+                self.Users._jwt_login_totp(ticket, bad, '10.9.9.9')
+        self.ICP.set_param('jwt_provider.login_max_failures', '100')
+        user = self.Users._jwt_login_totp(ticket, totp_code(secret), '10.9.9.9')
+        self.assertEqual(user, self.user)
+        with self.assertRaises(InvalidToken):  # single use
+            self.Users._jwt_login_totp(ticket, totp_code(secret), '10.9.9.9')
+
+    def test_wrong_codes_are_throttled_like_passwords(self):
+        from ..exceptions import LoginThrottled
+        secret = self.enable_totp(self.user)
+        self.ICP.set_param('jwt_provider.login_max_failures', '3')
+        ticket = self.login()  # the password's attempt counts until the code is right
+        for _i in range(2):
+            with self.assertRaises(IncorrectCode):
+                self.Users._jwt_login_totp(ticket, 'x', '10.9.9.9')
+        with self.assertRaises(LoginThrottled):  # even with the right code
+            self.Users._jwt_login_totp(ticket, totp_code(secret), '10.9.9.9')
+
+    def test_forged_or_foreign_tickets(self):
+        self.enable_totp(self.user)
+        pair = self.Token._issue_pair(self.user)
+        for ticket in (pair['token'], pair['refresh_token'], 'x', None, self.craft(typ='mfa', register=False)):
+            with self.assertRaises(InvalidToken):
+                self.Users._jwt_login_totp(ticket, '123456', '10.9.9.9')
+
+    def test_enabling_or_disabling_revokes_tokens(self):
+        if 'totp_secret' not in self.user._fields:
+            self.skipTest('auth_totp is not installed on Odoo %s' % compat.ODOO_VERSION)
+        pair = self.Token._issue_pair(self.user)
+        self.enable_totp(self.user)
+        self.assertInvalid(pair['token'])
+        pair = self.Token._issue_pair(self.user)
+        self.user.sudo().write({'totp_secret': False})
+        self.assertInvalid(pair['token'])
+
+
+@post_install
+class TestSecondFactorHttp(TotpMixin, common.HttpCase):
+    """The two HTTP steps. 14.0+ serve HttpCase requests on the test's cursor."""
+
+    def test_login_in_two_steps(self):
+        if compat.ODOO_VERSION < 14:
+            self.skipTest('no auth_totp before 14.0')
+        self.env['ir.config_parameter'].sudo().set_param('jwt_provider.secret', 'k' * 64)
+        user = self.env['res.users'].create({'name': 'Two Factor', 'login': 'tfa@example.com',
+                                             'email': 'tfa@example.com', 'password': 'correct horse battery'})
+        secret = self.enable_totp(user)
+        base = 'http://127.0.0.1:%s' % http_port()
+        answer = requests.post(base + '/api/login', data={'email': 'tfa@example.com',
+                                                          'password': 'correct horse battery'}, timeout=30)
+        self.assertEqual(answer.status_code, 401, answer.text)
+        body = answer.json()
+        self.assertEqual(set(body), {'data', 'success', 'message'})
+        self.assertFalse(body['success'])
+        self.assertNotIn('token', body['data'])
+        ticket = body['data']['ticket']
+        answer = requests.post(base + '/api/login/totp', json={'ticket': ticket, 'code': totp_code(secret)},
+                               timeout=30)
+        self.assertEqual(answer.status_code, 200, answer.text)
+        token = answer.json()['data']['token']
+        me = requests.get(base + '/api/me', headers={'Authorization': 'Bearer ' + token}, timeout=30)
+        self.assertEqual(me.json()['data']['id'], user.id)
+        again = requests.post(base + '/api/login/totp', data={'ticket': ticket, 'code': totp_code(secret)},
+                              timeout=30)
+        self.assertEqual(again.status_code, 498, again.text)
