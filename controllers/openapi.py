@@ -67,17 +67,24 @@ def _ref(kind, name):
     return {'$ref': '#/components/%s/%s' % (kind, name)}
 
 
-def envelope(data_schema, success=True):
-    """The schema of an answer whose ``data`` is ``data_schema``."""
-    return {'allOf': [_ref('schemas', 'Envelope'), {
-        'properties': {'data': data_schema, 'success': {'const': success}},
-    }]}
+def envelope(data_schema, success=True, message=None):
+    """The schema of an answer whose ``data`` is ``data_schema`` (the ``Envelope``,
+    spelled out: documentation tools merge ``allOf`` poorly)."""
+    message = message or ({'type': 'null', 'description': '`null` on success.'} if success
+                          else {'type': 'string', 'description': 'Why the call failed.'})
+    return {
+        'type': 'object', 'required': ['data', 'success', 'message'],
+        'properties': {'data': data_schema, 'success': {'type': 'boolean', 'const': success},
+                       'message': message},
+        'additionalProperties': False,
+    }
 
 
-def ok(data_schema, description='Success'):
-    """A 200 Response Object in the envelope (for ``jwt_openapi`` descriptions)."""
+def ok(data_schema, description='Success', message=None):
+    """A 200 Response Object in the envelope (for ``jwt_openapi`` descriptions);
+    ``message``: its schema, when not ``null``."""
     return {'description': description,
-            'content': {'application/json': {'schema': envelope(data_schema)}}}
+            'content': {'application/json': {'schema': envelope(data_schema, message=message)}}}
 
 
 def error(name, description=None):
@@ -132,10 +139,7 @@ COMPONENTS = {
             },
             'additionalProperties': False,
         },
-        'Error': {'allOf': [_ref('schemas', 'Envelope'), {
-            'properties': {'data': {'type': 'null'}, 'success': {'const': False},
-                           'message': {'type': 'string'}},
-        }]},
+        'Error': envelope({'type': 'null'}, success=False),
         'LoginRequest': {
             'type': 'object', 'required': ['email', 'password'],
             'properties': {
@@ -194,7 +198,7 @@ COMPONENTS = {
         'TotpChallenge': {
             'type': 'object', 'required': ['totp_required', 'ticket', 'expires_in'],
             'properties': {
-                'totp_required': {'const': True},
+                'totp_required': {'type': 'boolean', 'const': True},
                 'ticket': _string('Send it back to `/api/login/totp` with the code.'),
                 'expires_in': {'type': 'integer', 'description': 'Lifetime of the ticket, in seconds.'},
             },
@@ -220,9 +224,7 @@ COMPONENTS = {
         'TwoFactorRequired': {
             'description': 'The password is right but the user has two-factor authentication: '
                            'send `ticket` and the code to `/api/login/totp`.',
-            'content': {'application/json': {'schema': {'allOf': [_ref('schemas', 'Envelope'), {
-                'properties': {'data': _ref('schemas', 'TotpChallenge'), 'success': {'const': False}},
-            }]}}},
+            'content': {'application/json': {'schema': envelope(_ref('schemas', 'TotpChallenge'), success=False)}},
         },
         'NotFound': {
             'description': 'No such record or path (any unknown path under `/api/` answers this).',
@@ -327,7 +329,7 @@ PATHS = {
     },
     '/api/ping': {
         'operationId': 'ping', 'tags': ['Service'], 'summary': 'Health check, without authentication',
-        'responses': {'200': ok({'type': 'object', 'required': ['pong'], 'properties': {'pong': {'const': True}}},
+        'responses': {'200': ok({'type': 'object', 'required': ['pong'], 'properties': {'pong': {'type': 'boolean', 'const': True}}},
                                 'The server and its database answer.')},
     },
     # Not an API route: Odoo refuses other methods itself (CSRF), not in the envelope.
@@ -455,9 +457,12 @@ def _generic(path, routing):
         'summary': path,
         'description': 'Declared without a description (see `jwt_openapi` in the addon\'s README).',
         'responses': {
-            '200': ok({}, 'The route\'s answer, in the envelope.'),
-            '403': {'description': 'Forbidden', 'content': {'application/json': {'schema': _ref('schemas', 'Error')}}},
-            '404': error('NotFound'),
+            '200': ok({}, 'The route\'s answer, in the envelope.', message={'type': ['string', 'null']}),
+            'default': {
+                'description': 'An error of the route\'s own (`jwt_http.errcode`, `response_404`, ...).',
+                'content': {'application/json': {'schema': envelope({}, success=False, message={
+                    'type': ['string', 'null']})}},
+            },
         },
     }
 
@@ -527,6 +532,10 @@ def build_paths():
                 operation = _generic(path, routing)
             item[method] = _complete(operation, method, path, routing, parameters,
                                      suffix_id=len(listed) > 1 and not _per_method(description))
+            if methods is None:
+                note = 'The route accepts any method: %s.' % ', '.join(m.upper() for m in ANY_METHODS)
+                text = item[method].get('description')
+                item[method]['description'] = '%s\n\n%s' % (text, note) if text else note
         if methods is not None and _answers_in_envelope(path, routing):
             item['x-other-methods'] = _complete({'responses': {'405': error('MethodNotAllowed')}}, 'other', path,
                                                 routing, [], False)['responses']
@@ -546,6 +555,9 @@ def _addon_version():
 
 def build_document(base_url=None):
     """The OpenAPI 3.1 document of the current database, as a dict."""
+    paths = build_paths()
+    used = {tag for item in paths.values() for operation in item.values() if isinstance(operation, dict)
+            for tag in operation.get('tags', ())}
     document = {
         'openapi': OPENAPI_VERSION,
         'info': {
@@ -554,8 +566,8 @@ def build_document(base_url=None):
             'description': DESCRIPTION,
             'license': {'name': 'LGPL-3.0', 'identifier': 'LGPL-3.0-only'},
         },
-        'tags': copy.deepcopy(TAGS),
-        'paths': build_paths(),
+        'tags': [dict(tag) for tag in TAGS if tag['name'] in used],
+        'paths': paths,
         'components': copy.deepcopy(COMPONENTS),
     }
     if base_url:
