@@ -4,13 +4,14 @@ import ast
 import glob
 import json
 import os
+import re
 import uuid
 
 import pytest
 import requests
 
 import openapi_check
-from conftest import URL, TIMEOUT, bearer, login
+from conftest import URL, TIMEOUT, bearer
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 ERROR_STATUSES = {'400', '401', '404', '405', '413', '429', '498', '501', '503'}
@@ -61,17 +62,20 @@ def _declared_routes():
             for keyword in node.keywords:
                 try:
                     keywords[keyword.arg] = ast.literal_eval(keyword.value)
-                except ValueError:
+                except Exception:  # e.g. jwt_openapi={...openapi.ok(...)}
                     keywords[keyword.arg] = '<expression>'
-            if not node.args:
+            if not node.args:  # @http.route() re-decorating an override: same paths
                 continue
-            paths = ast.literal_eval(node.args[0])
+            try:
+                paths = ast.literal_eval(node.args[0])
+            except Exception:
+                paths = None
+            assert paths, '%s:%d: a route path the test cannot read' % (filename, node.lineno)
             for path in paths if isinstance(paths, list) else [paths]:
                 yield path, keywords
 
 
 def _openapi_path(path):
-    import re
     return re.sub(r'<(?:[^:>]+:)?([^>]+)>', r'{\1}', path)
 
 
