@@ -370,6 +370,7 @@ A token-based login API for Odoo (the `jwt_provider` addon).
 * Send the access token as `Authorization: Bearer <token>`. When an answer is 498, spend the
   refresh token on `POST /api/refresh` and retry once; when the refresh answers 498, log in again.
 * `OPTIONS` on every path here is a CORS preflight: 200, without credentials.
+* Any other path under `/api/` answers 404 in the envelope.
 * This document is built from the routes the server has; routes of other addons that take a
   bearer token (`auth='jwt'`) are listed under *Protected routes*.
 """
@@ -569,6 +570,8 @@ def build_document(base_url=None):
         'tags': [dict(tag) for tag in TAGS if tag['name'] in used],
         'paths': paths,
         'components': copy.deepcopy(COMPONENTS),
+        # Any other path under /api/: what it answers (no route, or a body refused first).
+        'x-unknown-paths': {'400': error('BadRequest'), '404': error('NotFound'), '413': error('PayloadTooLarge')},
     }
     if base_url:
         document['servers'] = [{'url': base_url.rstrip('/') or '/'}]

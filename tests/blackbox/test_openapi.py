@@ -159,6 +159,8 @@ def test_checker_refuses_what_the_document_does_not_say(checker):
     assert checker.problems(answer('GET', '/api/login', 405, error)) == []
     assert checker.problems(answer('GET', '/api/login', 200, error))
     assert 'undocumented path' in checker.problems(answer('GET', '/api/nowhere', 200, error))[0]
+    assert checker.problems(answer('GET', '/api/nowhere', 404, dict(error, message='Not Found'))) == []
+    assert checker.problems(answer('GET', '/api/nowhere', 404, b'<html>', {'Content-Type': 'text/html'}))
     assert checker.problems(answer('GET', '/api/me', 498, dict(error, message='Token invalid or expired'))) == []
     assert checker.problems(answer('GET', '/somewhere/else', 500, error)) == []  # not the API's
     assert checker.problems(answer('GET', '/api/ping', 200, {'data': {'pong': True}, 'success': True,
