@@ -5,6 +5,9 @@ import glob
 import json
 import os
 import re
+import shutil
+import subprocess
+import tempfile
 import uuid
 
 import pytest
@@ -238,6 +241,30 @@ def test_docs_page():
     assert script.status_code == 200 and len(script.content) > 500000
     assert b'Version: "2.5.4"' in requests.get(
         URL + '/jwt_provider/static/src/docs/redoc.standalone.js.LICENSE.txt', timeout=TIMEOUT).content
+
+
+def _browser():
+    for name in ('chromium', 'chromium-browser', 'google-chrome'):
+        if shutil.which(name):
+            return shutil.which(name)
+    return None
+
+
+def test_docs_page_renders_in_a_browser():
+    """Redoc renders the live document, offline, without a console message."""
+    browser = _browser()
+    if browser is None:
+        pytest.skip('no headless Chromium on this machine (apt-get install chromium)')
+    with tempfile.TemporaryDirectory() as profile:
+        run = subprocess.run(
+            [browser, '--headless=new', '--no-sandbox', '--disable-gpu', '--user-data-dir=' + profile,
+             '--enable-logging=stderr', '--v=0', '--virtual-time-budget=20000', '--dump-dom', URL + '/api/docs'],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True, timeout=180)
+    page = run.stdout
+    console = [line for line in run.stderr.splitlines() if ':CONSOLE' in line]
+    assert not console, '\n'.join(console[:10])
+    for text in ('JWT Provider API', 'Log in with email and password', '/api/login', 'bearerAuth'):
+        assert text in page, 'the rendered page lacks %r' % text
 
 
 def test_every_answer_of_the_suite_is_checked():
