@@ -252,7 +252,7 @@ def store_image(admin, user_id, content):
         pass
     partner_id = admin.call('res.users', 'read', [user_id], fields=['partner_id'])[0]['partner_id'][0]
     partner_fields = admin.call('res.partner', 'fields_get', [], attributes=['type'])
-    names = [n for n, f in partner_fields.items() if f['type'] == 'binary' and n.startswith(('image', 'avatar'))]
+    names = [n for n, f in partner_fields.items() if f['type'] == 'binary' and n.startswith('image')]
     stored = []
     for name in names:
         domain = [('res_model', '=', 'res.partner'), ('res_field', '=', name), ('res_id', '=', partner_id)]
