@@ -55,7 +55,7 @@ export class JwtProviderClient {
    * @param {Tokens|null} [options.tokens]  tokens saved earlier
    * @param {typeof fetch} [options.fetch]  a fetch implementation (default: the global one)
    */
-  constructor({ baseUrl, onTotpRequired = null, onTokens = null, tokens = null, fetch: fetchImpl = null } = {}) {
+  constructor({ baseUrl, onTotpRequired = null, onTokens = null, tokens = null, fetch: fetchImpl = null }) {
     if (!baseUrl) throw new TypeError('baseUrl is required');
     this.baseUrl = baseUrl.replace(/\/+$/, '');
     this.onTotpRequired = onTotpRequired;
@@ -166,6 +166,7 @@ export class JwtProviderClient {
   async _call(method, path, body, query, token, extraHeaders = {}) {
     let url = this.baseUrl + path;
     if (query && Object.keys(query).length) url += (url.includes('?') ? '&' : '?') + new URLSearchParams(query);
+    /** @type {Record<string, string>} */
     const headers = { Accept: 'application/json', ...extraHeaders };
     if (token) headers.Authorization = `Bearer ${token}`;
     const init = { method, headers };

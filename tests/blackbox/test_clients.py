@@ -6,6 +6,7 @@ import shutil
 import subprocess
 import sys
 import threading
+import uuid
 
 import pytest
 import requests
@@ -83,6 +84,29 @@ def test_logout_everywhere_ends_the_other_sessions(user):
         client.me()  # 498, then the refresh token is refused too
     assert refused.value.status == 498
     assert not client.logged_in
+
+
+def set_signup(admin, enabled):
+    if hasattr(admin, 'set_signup'):  # 12.0+ store it as a scope
+        admin.set_signup(enabled)
+    else:
+        admin.set_param('auth_signup.allow_uninvited', 'True' if enabled else 'False')
+
+
+def test_register(admin):
+    email = 'client-%s@example.com' % uuid.uuid4().hex[:12]
+    client = JwtProviderClient(URL)
+    set_signup(admin, False)
+    with pytest.raises(ApiError) as disabled:
+        client.register(email, 'a fine password', 'Client')
+    assert disabled.value.status == 501
+    set_signup(admin, True)
+    try:
+        tokens = client.register(email, 'a fine password', 'Client')
+    finally:
+        set_signup(admin, False)
+    assert tokens['user']['login'] == email and client.me()['email'] == email
+    client.logout()
 
 
 def test_errors(admin, user):
