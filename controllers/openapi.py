@@ -3,8 +3,10 @@
 The document is built at request time from the routes Odoo knows for the
 database (``ir.http``'s routing map), so it lists what the server really
 serves, the routes of other installed addons included. A route is described
-when its path starts with ``/api/``, its ``auth`` is ``'jwt'`` or it carries
-``jwt_api=True``; ``jwt_openapi=False`` on a route leaves it out.
+when its path starts with ``/api/``, its ``auth`` is ``'jwt'``, it carries
+``jwt_api=True`` or its path is in the registry below (``/web/avatar/<id>``);
+``jwt_openapi=False`` on a route leaves it out. Registering a description
+never adds a route: only the routes of the database are listed.
 
 What each route accepts and answers comes, in this order, from:
 
@@ -36,7 +38,8 @@ body), 413 (body too large), and for ``auth='jwt'`` the bearer scheme, 498 and
 503. ``$ref`` may point at anything under ``#/components/``.
 
 ``OPTIONS`` (CORS preflight, answered 200 without credentials on every API
-route) is described once in ``info.description``, not on each path.
+route) is described once in ``info.description``, not on each path; what any
+other path under ``/api/`` answers is ``x-unknown-paths`` of the document.
 
 Nothing here depends on the Odoo series: every series from 11.0 to 19.0 keeps
 the merged ``@http.route`` arguments of an endpoint on ``rule.endpoint.routing``
