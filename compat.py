@@ -50,6 +50,7 @@ def check_totp(user, code):
     14.0-18.0 offer ``_totp_check``; 19.0 a ``'totp'`` credential.
     """
     user = as_user(user, user.id)
+    code = int(code)  # auth_totp compares integers
     if hasattr(user, '_totp_check'):
         user._totp_check(code)
     else:
@@ -122,3 +123,10 @@ def load_xml(env, module, xmlfile):
     """Load an XML data file object as ``module``'s data (17.0+ take an env, before a cursor)."""
     from odoo.tools.convert import convert_xml_import
     convert_xml_import(env if ODOO_VERSION >= 17 else env.cr, module, xmlfile, idref={}, mode='update')
+
+
+def ensure_unique_index(model, column):
+    """A unique index on ``column`` of ``model``'s table, named as
+    ``_sql_constraints`` named it up to 18.0 (19.0 ignores those); for ``init()``."""
+    model.env.cr.execute('CREATE UNIQUE INDEX IF NOT EXISTS "{table}_{column}_unique" ON "{table}" ("{column}")'
+                         .format(table=model._table, column=column))

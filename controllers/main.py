@@ -62,27 +62,29 @@ def _raster_mimetype(content):
 
 
 class JwtController(http.Controller):
+    # readonly=False: from 18.0, auth='none' routes get a read-only cursor by
+    # default; these write (tokens, counters). Earlier series ignore the key.
 
-    @http.route('/api/login', type='http', auth='none', csrf=False, jwt_api=True)
+    @http.route('/api/login', type='http', auth='none', csrf=False, jwt_api=True, readonly=False)
     @api_endpoint(post_only=True)
     def login(self, **kw):
         user = _sudo('res.users')._jwt_login(kw.get('email'), kw.get('password'), _client_address())
         return self._token_answer(user)
 
-    @http.route('/api/login/totp', type='http', auth='none', csrf=False, jwt_api=True)
+    @http.route('/api/login/totp', type='http', auth='none', csrf=False, jwt_api=True, readonly=False)
     @api_endpoint(post_only=True)
     def login_totp(self, **kw):
         """Second step of a login with two-factor authentication."""
         user = _sudo('res.users')._jwt_login_totp(kw.get('ticket'), kw.get('code'), _client_address())
         return self._token_answer(user)
 
-    @http.route('/api/register', type='http', auth='none', csrf=False, jwt_api=True)
+    @http.route('/api/register', type='http', auth='none', csrf=False, jwt_api=True, readonly=False)
     @api_endpoint(post_only=True)
     def register(self, **kw):
         user = _sudo('res.users')._jwt_register(kw.get('email'), kw.get('password'), kw.get('name'))
         return self._token_answer(user)
 
-    @http.route('/api/refresh', type='http', auth='none', csrf=False, jwt_api=True)
+    @http.route('/api/refresh', type='http', auth='none', csrf=False, jwt_api=True, readonly=False)
     @api_endpoint(post_only=True)
     def refresh(self, **kw):
         user, tokens = _sudo('jwt_provider.token')._refresh(kw.get('refresh_token'))

@@ -17,6 +17,7 @@ import psycopg2.errorcodes
 from odoo import api, fields, models
 from odoo.tools import mute_logger
 
+from .. import compat
 from ..exceptions import LoginThrottled
 from ..tools import fold_login
 
@@ -36,7 +37,8 @@ class JwtProviderLoginAttempt(models.Model):
     failures = fields.Integer(default=0)
     last_failure = fields.Datetime()
 
-    _sql_constraints = [('key_unique', 'unique(key)', 'One row per throttled key.')]
+    def init(self):
+        compat.ensure_unique_index(self, 'key')  # one row per throttled key
 
     @api.model
     def _keys(self, login, address):

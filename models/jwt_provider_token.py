@@ -71,7 +71,8 @@ class JwtProviderToken(models.Model):
         ('second_factor', 'Two-factor authentication changed'),
     ], readonly=True)
 
-    _sql_constraints = [('jti_hash_unique', 'unique(jti_hash)', 'Token identifiers are unique.')]
+    def init(self):
+        compat.ensure_unique_index(self, 'jti_hash')  # token identifiers are unique
 
     # -- issuing -----------------------------------------------------------
     @api.model

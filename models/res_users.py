@@ -15,10 +15,11 @@ from ..exceptions import (IncorrectCode, IncorrectLogin, SecondFactorRequired,
 _logger = logging.getLogger(__name__)
 
 EMAIL_RE = re.compile(r'^[^@\s\x00-\x1f\x7f]+@[^@\s\x00-\x1f\x7f]+\.[^@\s.\x00-\x1f\x7f]+$')
+TOTP_CODE_RE = re.compile(r'^[0-9]{6}$')
 # passlib refuses longer passwords (and hashing them would be a cheap DoS).
 MAX_PASSWORD_LENGTH = 4096
 # Unknown logins verify a dummy hash of the series' own crypt context, so that
-# they take as long to refuse as a wrong password: {context settings: hash}.
+# they take as long to refuse as a wrong password: {id(context): (context, hash)}.
 _DUMMY_HASHES = {}
 _FALLBACK_CONTEXT = CryptContext(['pbkdf2_sha512'])  # 11.0 without auth_crypt
 
@@ -39,24 +40,27 @@ class ResUsers(models.Model):
         return email.strip()
 
     @api.model
-    def _jwt_find_login(self, email):
+    def _jwt_find_login(self, email, cr=None):
         """The user whose login is ``email`` once both are folded (``fold_login``).
 
         An exact match wins; archived users are returned too, so that refusing
         them costs the same as the others. PostgreSQL's ``lower()`` folds only
         ASCII under the C locale, so non-ASCII logins are compared in Python.
+        ``cr``: another transaction to look in (pending ORM writes are not
+        flushed there).
         """
         email = self._jwt_normalize_email(email)
         if not email:
             return self.browse()
-        compat.flush(self.env)
-        self.env.cr.execute(r"""
+        if cr is None:
+            compat.flush(self.env)
+            cr = self.env.cr
+        cr.execute(r"""
             SELECT id, login FROM res_users
              WHERE lower(login) = lower(%s) OR login ~ '[^\x01-\x7f]'
         """, [email])
         folded = fold_login(email)
-        matches = sorted((login != email, uid) for uid, login in self.env.cr.fetchall()
-                         if fold_login(login) == folded)
+        matches = sorted((login != email, uid) for uid, login in cr.fetchall() if fold_login(login) == folded)
         return self.sudo().with_context(active_test=False).browse(matches[0][1] if matches else [])
 
     @api.model
@@ -102,7 +106,7 @@ class ResUsers(models.Model):
         Attempts = self.env['jwt_provider.login_attempt'].sudo()
         Attempts._reserve_attempt(user.login, address)
         try:
-            if not isinstance(code, str) or not code.strip().isdigit():
+            if not isinstance(code, str) or not TOTP_CODE_RE.match(code.strip()):
                 raise AccessDenied()
             compat.check_totp(user, code.strip())
         except AccessDenied:
@@ -131,11 +135,17 @@ class ResUsers(models.Model):
     @api.model
     def _jwt_dummy_password_check(self, password):
         """Verify ``password`` against a dummy hash as costly as a real one."""
+        context, dummy = self._jwt_dummy_hash()
+        context.verify(password or 'x', dummy)
+
+    @api.model
+    def _jwt_dummy_hash(self):
+        """``(crypt context, dummy hash)``: the hash is made once per context,
+        with that context's scheme and rounds."""
         context = compat.crypt_context(self) or _FALLBACK_CONTEXT
-        key = context.to_string()
-        if key not in _DUMMY_HASHES:
-            _DUMMY_HASHES[key] = context.hash('jwt_provider timing equaliser')
-        context.verify(password or 'x', _DUMMY_HASHES[key])
+        if id(context) not in _DUMMY_HASHES:  # the context is kept too: its id stays unique
+            _DUMMY_HASHES[id(context)] = (context, context.hash('jwt_provider timing equaliser'))
+        return _DUMMY_HASHES[id(context)]
 
     # -- sign-up -------------------------------------------------------------
     @api.model
@@ -169,9 +179,11 @@ class ResUsers(models.Model):
             raise SignupRefused(message=_('Password is too long'))
         self.env.cr.execute("SELECT pg_advisory_xact_lock(hashtext(%s))",
                             ['jwt_provider.signup:' + fold_login(email)])
+        if self._jwt_find_login(email):
+            raise SignupRefused(message=_('Email address already existed'))
         with self.pool.cursor() as fresh:
-            exists = self.with_env(self.env(cr=fresh))._jwt_find_login(email)
-        if exists or self._jwt_find_login(email):
+            exists = self._jwt_find_login(email, cr=fresh)
+        if exists:
             raise SignupRefused(message=_('Email address already existed'))
         values = {'login': email, 'email': email, 'name': name, 'password': password}
         self.sudo().signup(values)

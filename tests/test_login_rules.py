@@ -54,14 +54,10 @@ class TestLoginRules(JwtCase):
         """An unknown email verifies a dummy hash of this series' own crypt
         context (16.0+ hash with far more rounds than passlib's default), so
         refusing it costs what refusing a wrong password does."""
-        from ..models import res_users as module
         Users = self.env['res.users']
-        with self.assertRaises(AccessDenied):
-            Users._jwt_authenticate_password('nobody-at-all@example.com', 'whatever')
-        context = compat.crypt_context(Users)
-        if context is None:
+        if compat.crypt_context(Users) is None:
             self.skipTest('no crypt context on this series')
-        dummy = module._DUMMY_HASHES[context.to_string()]
+        context, dummy = Users._jwt_dummy_hash()
         column = 'password_crypt' if 'password_crypt' in Users._fields else 'password'
         compat.flush(self.env)
         self.env.cr.execute('SELECT %s FROM res_users WHERE id = %%s' % column, [self.user.id])

@@ -1,7 +1,7 @@
 {
     'name': 'JWT Provider: examples',
     'summary': 'Private routes protected by jwt_provider (auth="jwt" and the helpers)',
-    'version': '11.0.1.0.0',
+    'version': '1.0.0',
     'license': 'LGPL-3',
     'author': 'jwt_provider developers',
     'depends': ['jwt_provider'],

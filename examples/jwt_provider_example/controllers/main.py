@@ -20,7 +20,7 @@ class ExampleController(http.Controller):
         return jwt_http.response(data={'uid': request.env.uid})
 
     # 2. The original addon's pattern, for code written against it.
-    @http.route('/example/helpers/whoami', type='http', auth='none', csrf=False, jwt_api=True)
+    @http.route('/example/helpers/whoami', type='http', auth='none', csrf=False, jwt_api=True, readonly=False)
     def helpers_whoami(self, **kw):
         http_method, body, headers, token = jwt_http.parse_request()
         result = validator.verify_token(token)
@@ -30,7 +30,7 @@ class ExampleController(http.Controller):
                                        'method': http_method, 'body': body})
 
     # The remaining helpers, as addon developers call them.
-    @http.route('/example/helpers/<string:what>', type='http', auth='none', csrf=False, jwt_api=True)
+    @http.route('/example/helpers/<string:what>', type='http', auth='none', csrf=False, jwt_api=True, readonly=False)
     def helpers(self, what, **kw):
         if what == 'not-found':
             return jwt_http.response_404()
