@@ -25,6 +25,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(__file__))
@@ -142,6 +143,31 @@ def count_queries():
     return counts
 
 
+def login_timings(rounds=15):
+    """Median ms of refusing a wrong password and an unknown email: the unknown
+    email must cost what a real password check costs (no account enumeration)."""
+    server = Server('bench-login', '--workers=0').wait()
+    try:
+        _token, cookie = credentials(server.url)
+        post_json(server.url, '/web/dataset/call_kw/ir.config_parameter/set_param', {
+            'jsonrpc': '2.0', 'method': 'call', 'params': {
+                'model': 'ir.config_parameter', 'method': 'set_param', 'kwargs': {},
+                'args': ['jwt_provider.login_max_failures', '1000000']}}, {'Cookie': 'session_id=' + cookie})
+        timings = {'wrong password': [], 'unknown email': []}
+        for i in range(rounds + 1):
+            for name, email in (('wrong password', 'admin'), ('unknown email', 'nobody-%d@example.com' % i)):
+                start = time.perf_counter()
+                try:
+                    post_json(server.url, '/api/login', {'email': email, 'password': 'wrong %d' % i})
+                except urllib.error.HTTPError as e:
+                    assert e.code == 400, e.code
+                if i:  # the first round warms caches
+                    timings[name].append((time.perf_counter() - start) * 1000)
+    finally:
+        server.stop()
+    return {name: statistics.median(values) for name, values in timings.items()}
+
+
 def main():
     if not shutil.which('wrk'):
         sys.exit('wrk is missing (apt-get install wrk)')
@@ -163,6 +189,11 @@ def main():
             print('| %d | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f |' % (
                 connections, r['me'] / r['floor'], r['me'] / r['floor_db'], r['me'] / r['session'],
                 r['jwt'] / r['floor'], r['jwt'] / r['floor_db'], r['jwt'] / r['session']))
+    timings = login_timings()
+    print('\n## Refusing a login (median ms, threaded)\n')
+    for name, ms in timings.items():
+        print('- %s: %.1f ms' % (name, ms))
+    print('- unknown email / wrong password: %.2f' % (timings['unknown email'] / timings['wrong password']))
     counts = count_queries()
     print('\n## SQL queries per request (median)\n')
     for name, count in counts.items():

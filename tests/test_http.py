@@ -20,6 +20,8 @@ class TestTokenIsNotAPassword(common.HttpCase):
         self.tokens = answer.json()['data']
 
     def test_xmlrpc_refuses_token(self):
+        if self.opener.post(self.base + '/xmlrpc/2/common', data=b'', timeout=30).status_code == 404:
+            self.skipTest('no XML-RPC on this server (19.0 serves it with the rpc module only)')
         for secret in (self.tokens['token'], self.tokens['refresh_token']):
             self.assertFalse(self.xmlrpc_common.authenticate(self.env.cr.dbname, 'admin', secret, {}))
         self.assertTrue(self.xmlrpc_common.authenticate(self.env.cr.dbname, 'admin', 'admin', {}))
