@@ -96,10 +96,16 @@ def params(admin):
 
 
 @pytest.mark.parametrize('server', sorted(SERVERS))
-def test_fifty_parallel_logins(admin, server):
+def test_fifty_parallel_logins(admin, params, server):
     """Issue #9: 15 of 50 answered 500 "The Connection Pool Is Full" (the
-    throttle took a second connection per request)."""
+    throttle took a second connection per request).
+
+    Ten logins per user run at once: the throttle may count attempts in
+    flight against the limit, so the limit is lifted here; this test is about
+    the database pool, the flood test below about the throttle.
+    """
     url = SERVERS[server]
+    params(login_max_failures='1000')
     users = [admin.new_user() for _i in range(5)]
 
     def one(i):
