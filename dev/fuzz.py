@@ -49,8 +49,10 @@ def create_database(db, log):
     run_tests.psql('CREATE DATABASE "%s" TEMPLATE "%s" OWNER %s' % (db, ENV['HARNESS_TEMPLATE_DB'],
                                                                      ENV['HARNESS_PG_ROLE']))
     run_tests.psql("UPDATE ir_config_parameter SET value = gen_random_uuid() WHERE key = 'database.uuid'", db)
+    if getattr(run_tests, 'LOCK_TIMEOUT', None):  # as the test database: a lock wait ends, never hangs
+        run_tests.psql("ALTER DATABASE \"%s\" SET lock_timeout = '%s'" % (db, run_tests.LOCK_TIMEOUT))
     print('[fuzz] installing jwt_provider and the example addon in %s' % db, flush=True)
-    done = subprocess.run(run_tests.odoo_cmd('-i', 'jwt_provider,jwt_provider_example', '--stop-after-init',
+    done = subprocess.run(run_tests.odoo_cmd('-i', run_tests.MODULES, '--stop-after-init',
                                              '--max-cron-threads=0', '--workers=0',
                                              '--http-port=%d' % run_tests.free_port(), '--logfile=' + log,
                                              '--log-level=warn'),
@@ -72,14 +74,14 @@ def main():
     started = time.time()
     create_database(db, os.path.join(run_tests.LOG_DIR, 'fuzz-install.log'))
     threaded = run_tests.Server('fuzz-threaded', '--workers=0')
-    workers = run_tests.Server('fuzz-workers', '--workers=2', '--longpolling-port=%d' % run_tests.free_port())
+    workers = run_tests.Server('fuzz-workers', *run_tests.workers_args())
     try:
         threaded.wait()
         workers.wait()
         env = dict(ENV, JWT_TEST_URL=threaded.url, JWT_TEST_WORKERS_URL=workers.url, JWT_TEST_DB=db,
                    JWT_TEST_SESSIONS=os.path.join(ENV['HARNESS_DATA_DIR'], 'sessions'),
                    JWT_TEST_SERVER_LOG=threaded.log, JWT_TEST_WORKERS_SERVER_LOG=workers.log,
-                   JWT_TEST_SERIES=ENV.get('HARNESS_SERIES', ''),
+                   JWT_TEST_SERIES=run_tests.SERIES, JWT_TEST_PG_DATA=ENV.get('HARNESS_PG_DATA', ''),
                    JWT_FUZZ_REQUESTS=str(options.requests), JWT_FUZZ_EXAMPLES=str(options.examples),
                    JWT_FUZZ_BATCH=str(options.batch), JWT_FUZZ_REPORT=report)
         if options.seed is not None:
