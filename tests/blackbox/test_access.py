@@ -13,8 +13,10 @@ content: a stored SVG or HTML image answers neither as ``image/svg+xml`` nor as
 
 Series differences, all discovered rather than assumed: the user's groups
 field (``groups_id``; ``group_ids`` from 19.0), the image fields (``image`` on
-11.0/12.0, ``image_1920`` from 13.0), and the portal group, which lives in
-``base`` (``base.group_portal``) whether or not the ``portal`` app is installed.
+11.0/12.0, ``image_1920`` from 13.0), the portal group, which lives in
+``base`` (``base.group_portal``) whether or not the ``portal`` app is
+installed, and XML-RPC, which 19.0 serves only with the ``rpc`` module (the
+XML-RPC cases skip where it answers 404).
 """
 import base64
 import os
@@ -50,7 +52,10 @@ class XmlRpc(object):
 
     def __init__(self, login_, password):
         common = xmlrpc.client.ServerProxy(URL + '/xmlrpc/2/common')
-        self.uid = common.authenticate(DB, login_, password, {})
+        try:
+            self.uid = common.authenticate(DB, login_, password, {})
+        except xmlrpc.client.ProtocolError as e:  # 19.0 serves XML-RPC only with the rpc module
+            pytest.skip('XML-RPC is not served on Odoo %s (%s %s)' % (SERIES, e.errcode, e.errmsg))
         assert self.uid, 'cannot log in over XML-RPC as %s' % login_
         self.password = password
         self.proxy = xmlrpc.client.ServerProxy(URL + '/xmlrpc/2/object', allow_none=True)
@@ -215,8 +220,8 @@ def test_the_administrator_can_revoke(admin, victim):
     """Guards the tests above: the same call works for an administrator."""
     try:
         admin.call('jwt_provider.token', 'action_revoke', victim['token_ids'])
-    except xmlrpc.client.Fault as e:  # a button returning None: XML-RPC cannot marshal it
-        assert 'cannot marshal None' in e.faultString, e.faultString[-300:]
+    except Exception as e:  # over XML-RPC, a button returning None cannot be marshalled
+        assert 'marshal None' in str(e), str(e)[-300:]
     me = requests.get(URL + '/api/me', headers=bearer(victim['tokens']['token']), timeout=TIMEOUT)
     assert_envelope(me, 498)
 
@@ -248,7 +253,7 @@ def store_image(admin, user_id, content):
     try:
         admin.call('res.users', 'write', [user_id], {field: data})
         return 'field %s' % field
-    except xmlrpc.client.Fault:
+    except Exception:  # the RPC error of "not an image", whatever the admin client raises
         pass
     partner_id = admin.call('res.users', 'read', [user_id], fields=['partner_id'])[0]['partner_id'][0]
     partner_fields = admin.call('res.partner', 'fields_get', [], attributes=['type'])
