@@ -21,6 +21,7 @@ import json
 import os
 import re
 import threading
+import traceback
 from urllib.parse import unquote, urlsplit
 
 import jsonschema
@@ -52,7 +53,16 @@ def validate_document(document):
     """Raise if ``document`` is not a valid OpenAPI document (openapi-spec-validator)."""
     import openapi_spec_validator
     validate = getattr(openapi_spec_validator, 'validate', None) or openapi_spec_validator.validate_spec
-    validate(document)
+    try:
+        validate(document)
+    except AttributeError as e:
+        if 'jsonschema_spec' not in ''.join(traceback.format_tb(e.__traceback__)):
+            raise
+        # Its file reader checks typing Protocols, which changed under it.
+        raise RuntimeError(
+            'openapi-spec-validator %s cannot read its own OpenAPI schema (%s): on Python 3.7 '
+            'jsonschema-spec 0.1.x needs typing_extensions < 4.6; on Python 3.12+ use openapi-spec-validator '
+            '0.7 (see requirements/dev.txt)' % (getattr(openapi_spec_validator, '__version__', '?'), e))
 
 
 class Checker(object):
