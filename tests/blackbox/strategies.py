@@ -434,7 +434,10 @@ def build_auth(auth, ctx):
             token = respell(ctx.token, auth[1])
         else:
             token = tamper(ctx.token, ctx.refresh_token, *auth[1:5], value=ctx.resolve(auth[5]))
-        return ('Bearer ' + token).encode('utf-8', 'surrogatepass'), ('valid' if token == ctx.token else 'altered')
+        # Spaces around the token are not part of it (HTTP strips a field's
+        # surrounding whitespace; RFC 7235 allows 1*SP after the scheme).
+        same = token.strip(' \t') == ctx.token
+        return ('Bearer ' + token).encode('utf-8', 'surrogatepass'), ('valid' if same else 'altered')
     if kind == 'forged':
         header, payload, signature = ctx.resolve(auth[1]), ctx.resolve(auth[2]), auth[3]
         token = '%s.%s.%s' % (b64url(_json_bytes(header, False)), b64url(_json_bytes(payload, False)),
