@@ -66,7 +66,7 @@ def main():
     os.makedirs(run_tests.LOG_DIR, exist_ok=True)
     db = (ENV.get('DB') or 'jwt_provider') + '_fuzz_' + run_tests.FLAVOR.replace('-', '_')
     run_tests.TEST_DB = db  # odoo_cmd() reads it
-    report = os.path.join(run_tests.LOG_DIR, 'fuzz-report.txt')
+    report = os.path.join(run_tests.LOG_DIR, 'make-fuzz-report.txt')  # not make test's fuzz-report.txt
     junit = os.path.join(run_tests.LOG_DIR, 'fuzz.xml')
     for path in (report, junit):
         if os.path.exists(path):
