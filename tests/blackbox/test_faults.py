@@ -12,7 +12,9 @@ options it ran with (``pg_ctl restart`` reads them from ``postmaster.opts``).
 
 The cluster is found from ``JWT_TEST_PG_DATA``, else ``$HARNESS_STATE/pg/data``,
 else ``.state/pg/data`` in the repository; it must be the one on
-``HARNESS_PG_PORT`` when that is set. PostgreSQL is always started again
+``HARNESS_PG_PORT`` when that is set. When another database of the cluster
+has open sessions (another run, a ``make run``), the test skips rather than
+break it, unless ``JWT_TEST_FAULTS_FORCE=1``. PostgreSQL is always started again
 (``finally``), and every wait is bounded. When ``JWT_TEST_FAULT_WINDOWS`` names
 a file, ``start end`` (epoch seconds, from the stop until both servers
 recovered) is appended to it: Odoo itself logs errors meanwhile (``bad query``
@@ -32,7 +34,7 @@ import time
 import pytest
 import requests
 
-from conftest import TIMEOUT, URL, WORKERS_URL, assert_envelope, bearer, login
+from conftest import DB, TIMEOUT, URL, WORKERS_URL, assert_envelope, bearer, login
 
 SERVERS = {'threaded': URL, 'workers': WORKERS_URL}
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -79,6 +81,24 @@ class Cluster(object):
             cmd = ['su', 'postgres', '-s', '/bin/sh', '-c', ' '.join(shlex.quote(a) for a in cmd)]
         return subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                               timeout=PG_CTL_TIMEOUT + 30, universal_newlines=True)
+
+    def port(self):
+        with open(os.path.join(self.data, 'postmaster.pid')) as f:
+            return f.read().split('\n')[3].strip()
+
+    def other_users(self, own_db):
+        """Databases of this cluster with open sessions, other than ours and
+        the ones every Odoo server lists (someone else's run, a ``make run``)."""
+        done = subprocess.run(
+            ['psql', '-X', '-q', '-tA', '-h', '127.0.0.1', '-p', self.port(), '-U', 'postgres', '-d', 'postgres',
+             '-c', "SELECT DISTINCT datname FROM pg_stat_activity WHERE datname IS NOT NULL"
+                   " AND pid <> pg_backend_pid()"],
+            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=30,
+            universal_newlines=True)
+        if done.returncode:
+            return []  # cannot tell: go ahead
+        names = set(done.stdout.split())
+        return sorted(names - {own_db, 'postgres', 'template0', 'template1'})
 
     def running(self):
         return self._run('status').returncode == 0
@@ -181,6 +201,10 @@ def record_window(start, end):
 def test_postgres_restart_under_load(admin):
     cluster = find_cluster()
     assert cluster.running(), 'the cluster at %s is not running' % cluster.data
+    others = cluster.other_users(DB)
+    if others and not os.environ.get('JWT_TEST_FAULTS_FORCE'):
+        pytest.skip('the PostgreSQL cluster at %s also serves %s right now: stopping it would break that run '
+                    '(JWT_TEST_FAULTS_FORCE=1 stops it all the same)' % (cluster.data, ', '.join(others)))
     user = admin.new_user()
     tokens = {server: login(user, url)['token'] for server, url in SERVERS.items()}
     for server, url in SERVERS.items():
