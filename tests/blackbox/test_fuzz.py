@@ -118,10 +118,26 @@ class FuzzRun(object):
                 self.secrets.add(value.split('.')[2])
 
     def relogin(self):
-        data = login(self.user)
-        self.remember_tokens(data)
-        self.ctx.values.update(token=data['token'], refresh_token=data['refresh_token'])
+        """A fresh pair for the fuzz user; a failure is recorded, not raised
+        (the run goes on with the old pair)."""
         self.since_login = 0
+        for attempt in range(3):
+            try:
+                answer = requests.post(URL + '/api/login', timeout=TIMEOUT,
+                                       data={'email': self.user['login'], 'password': self.user['password']})
+                if answer.status_code == 200:
+                    data = answer.json()['data']
+                    self.remember_tokens(data)
+                    self.ctx.values.update(token=data['token'], refresh_token=data['refresh_token'])
+                    return
+                problem = 'status %d: %r' % (answer.status_code, answer.text[:200])
+            except (requests.RequestException, ValueError, KeyError) as e:
+                problem = repr(e)[:200]
+            time.sleep(0.5 * attempt)
+        entry = self.violations.setdefault('the fuzz user cannot log in', [0, (0, problem)])
+        entry[0] += 1
+        if self.ctx.token is None:
+            raise AssertionError('the fuzz user cannot log in: %s' % problem)
 
     def record(self, kind, spec, built, detail):
         entry = self.violations.setdefault('%s on %s' % (kind, route_class(spec.path)), [0, None])
