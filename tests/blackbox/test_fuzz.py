@@ -418,7 +418,7 @@ def register(email, password, url=URL):
                          timeout=TIMEOUT)
 
 
-@fuzz_settings(focused(10))
+@fuzz_settings(focused(6))
 @given(twins=case_twins(), server=st.sampled_from(sorted(SERVERS)))
 @example(twins=('\u00c9lodie', '\u00e9lodie'), server='threaded')
 @example(twins=('\u212aelvin', 'kelvin'), server='threaded')
