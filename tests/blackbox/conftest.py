@@ -1,13 +1,16 @@
 """Black-box fixtures: a running Odoo (started by dev/run_tests.py), real HTTP.
 
 Setup that the API itself does not offer (creating users, switching sign-up
-on) goes through Odoo's XML-RPC as the admin, like an administrator would.
+on) goes through the web client's JSON-RPC as the admin, like an administrator would.
+Every answer under /api/ is checked against the live OpenAPI document
+(openapi_check.py).
 """
 import os
 import uuid
 
 import pytest
 import requests
+from openapi_check import openapi_checker, openapi_checked_answers  # noqa: F401
 
 URL = os.environ.get('JWT_TEST_URL', 'http://127.0.0.1:8069')
 WORKERS_URL = os.environ.get('JWT_TEST_WORKERS_URL', URL)
