@@ -14,12 +14,15 @@ where it is installed, and leave every other request to Odoo untouched:
 """
 import collections
 
+import psycopg2
+
 import werkzeug.exceptions
 import werkzeug.wrappers
 
 from odoo import http, models
 from odoo.http import request
 from odoo.modules.registry import Registry
+from odoo.sql_db import PoolError
 
 from ..exceptions import BodyTooLarge, ServiceUnavailable
 from ..models.ir_http import API_PREFIX, JwtAnswer, JwtResponse, exception_envelope
@@ -46,11 +49,17 @@ class ApiHttpRequest(http.HttpRequest):
             self._jwt_slot.__exit__(None, None, None)
             raise
 
-    def __exit__(self, *exc_info):
+    def __exit__(self, exc_type, exc_value, traceback):
         try:
-            return super(ApiHttpRequest, self).__exit__(*exc_info)
+            super(ApiHttpRequest, self).__exit__(exc_type, exc_value, traceback)
+        except DATABASE_ERRORS:  # closing the cursor of a lost connection
+            pass
         finally:
             self._jwt_slot.__exit__(None, None, None)
+        if isinstance(exc_value, DATABASE_ERRORS):
+            # Odoo's dispatch lets these escape as a 500 page (e.g. the
+            # connection is lost while it checks the registry): a 503 instead.
+            raise JwtAnswer(exception_envelope(ServiceUnavailable(type(exc_value).__name__)))
 
     def _handle_exception(self, exception):
         # Reached without ir.http: the database was unreachable (a token named
@@ -59,6 +68,9 @@ class ApiHttpRequest(http.HttpRequest):
         if self.jwt_token_db and isinstance(exception, werkzeug.exceptions.NotFound):
             exception = ServiceUnavailable('database %s unreachable' % self.jwt_token_db)
         return exception_envelope(exception)
+
+
+DATABASE_ERRORS = (psycopg2.Error, PoolError)
 
 
 def _busy():

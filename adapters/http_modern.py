@@ -18,9 +18,12 @@ requests:
 - ``_serve_db``: requests under ``/api/`` or routed by a token wait for an
   API slot (``tools.api_slot``) before taking a database connection.
 """
+import psycopg2
+
 from odoo import http, models
 from odoo.http import request
 from odoo.modules.registry import Registry
+from odoo.sql_db import PoolError
 
 from ..exceptions import ServiceUnavailable
 from ..models.ir_http import API_PREFIX, exception_envelope
@@ -75,6 +78,11 @@ def serve_db(self):
             return _serve_db(self)
     except _NoApiSlot:
         return exception_envelope(ServiceUnavailable('no free API slot'))
+    except (psycopg2.Error, PoolError) as e:
+        if hasattr(e, 'error_response'):  # ir.http already answered it
+            raise
+        # Lost while Odoo checks the registry, before ir.http: a 503, not a 500 page.
+        return exception_envelope(ServiceUnavailable(type(e).__name__))
 
 
 http.Request._get_session_and_dbname = get_session_and_dbname

@@ -15,9 +15,10 @@ import werkzeug.exceptions
 from odoo import SUPERUSER_ID, api, http, models
 from odoo.exceptions import AccessDenied
 from odoo.http import request
+from odoo.sql_db import PoolError
 
 from ..exceptions import BodyTooLarge, IncorrectLogin, InvalidToken, JwtError, ServiceUnavailable
-from ..tools import bearer_token
+from ..tools import bearer_token, check_body_size
 
 _logger = logging.getLogger(__name__)
 
@@ -72,7 +73,7 @@ def exception_envelope(exception):
         if exception.code >= 500:
             _logger.error('API request failed: %s', exception)
         return envelope(success=False, code=exception.code, message=exception.name)
-    if isinstance(exception, psycopg2.OperationalError):
+    if isinstance(exception, (psycopg2.OperationalError, psycopg2.InterfaceError, PoolError)):
         _logger.warning('API request: database unavailable (%s)', type(exception).__name__)
         return exception_envelope(ServiceUnavailable())
     _logger.error('API request failed', exc_info=exception)
@@ -194,9 +195,10 @@ class IrHttp(models.AbstractModel):
             return
         request.jwt_api = request.jwt_stateless = True
         cls._jwt_era_stateless()
-        if request.httprequest.method == 'OPTIONS':
-            raise JwtAnswer(cls._jwt_response(code=200))
         try:
+            check_body_size(request.httprequest, cls._jwt_max_body())  # first, whatever the method
+            if request.httprequest.method == 'OPTIONS':  # CORS preflight: no credentials
+                raise JwtAnswer(cls._jwt_response(code=200))
             cls._jwt_era_read_body(cls._jwt_max_body())
         except JwtError as e:
             raise JwtAnswer(cls._jwt_error_response(e))
