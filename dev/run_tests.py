@@ -271,6 +271,20 @@ def run_odoo_tests():
     return ran - failed - skipped, failed + extra, skipped
 
 
+def die_with_parent():
+    """In a server's process: get SIGTERM when the runner dies, even by SIGKILL (Linux)."""
+    try:
+        import ctypes
+        ctypes.CDLL('libc.so.6', use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
+def on_sigterm(*_):
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)  # once: the clean-up must not be interrupted
+    sys.exit(143)
+
+
 class Server(object):
     """An Odoo server on the test database, for the black-box tests."""
 
@@ -281,7 +295,7 @@ class Server(object):
         self.proc = subprocess.Popen(
             odoo_cmd('--http-port=%d' % self.port, '--max-cron-threads=0', '--logfile=' + self.log,
                      '--log-level=info', *args),
-            env=odoo_env(), start_new_session=True)
+            env=odoo_env(), start_new_session=True, preexec_fn=die_with_parent)
         self.url = 'http://127.0.0.1:%d' % self.port
 
     def wait(self, timeout=120):
@@ -368,7 +382,7 @@ def main():
     if sys.argv[1:2] == ['--check-log']:
         return check_log(sys.argv[2])
     # `timeout` and CI cancel with SIGTERM: stop the servers on the way out.
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    signal.signal(signal.SIGTERM, on_sigterm)
     os.makedirs(LOG_DIR, exist_ok=True)
     passed, failed, skipped = run_odoo_tests()
     try:
