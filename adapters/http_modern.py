@@ -123,6 +123,14 @@ class IrHttp(models.AbstractModel):
         super()._post_dispatch(response)
 
     @classmethod
+    def _serve_fallback(cls):
+        # Odoo looks unrouted paths up as attachment URLs; under /api/ there
+        # are none (and a NUL in the path would reach PostgreSQL): a 404.
+        if request.httprequest.path.startswith(API_PREFIX):
+            return None
+        return super()._serve_fallback()
+
+    @classmethod
     def _handle_error(cls, exception):
         response = cls._jwt_api_exception(exception)
         if response is None:
