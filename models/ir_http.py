@@ -8,6 +8,7 @@ completes this model with the ``_jwt_era_*`` hooks.
 """
 import json
 import logging
+from contextlib import closing
 
 import psycopg2
 import werkzeug.exceptions
@@ -19,6 +20,7 @@ from odoo.sql_db import PoolError
 
 from ..exceptions import BodyTooLarge, IncorrectLogin, InvalidToken, JwtError, ServiceUnavailable
 from ..tools import bearer_token, check_body_size
+from .jwt_provider_key import DEFAULTS
 
 _logger = logging.getLogger(__name__)
 
@@ -132,9 +134,24 @@ class IrHttp(models.AbstractModel):
         length = request.httprequest.content_length
         if length and length > cls._jwt_max_body():  # whatever else is wrong, the body is refused first
             exception = BodyTooLarge('body of %d bytes' % length)
+        elif not isinstance(exception, (JwtError, AccessDenied, werkzeug.exceptions.HTTPException)) \
+                and not cls._jwt_database_reachable():
+            # A connection lost mid-request fails in many ways (even cache errors
+            # on rollback): the client may retry, this is no bug of its request.
+            exception = ServiceUnavailable('database unreachable (%s)' % type(exception).__name__)
         if isinstance(exception, JwtError):
             return cls._jwt_error_response(exception)
         return exception_envelope(exception)
+
+    @classmethod
+    def _jwt_database_reachable(cls):
+        """Whether a new connection to this database answers (error paths only)."""
+        try:
+            with closing(request.env.registry.cursor()) as cr:
+                cr.execute('SELECT 1')
+            return True
+        except Exception:
+            return False
 
     # -- request parsing -----------------------------------------------------
     @classmethod
@@ -151,8 +168,10 @@ class IrHttp(models.AbstractModel):
     @classmethod
     def _jwt_max_body(cls):
         """Largest API request body accepted, in bytes (413 beyond)."""
-        env = api.Environment(request.cr, SUPERUSER_ID, {})
-        return env['jwt_provider.key']._param('max_body_size')
+        try:
+            return api.Environment(request.cr, SUPERUSER_ID, {})['jwt_provider.key']._param('max_body_size')
+        except Exception:  # the database is gone: answering it is someone else's job
+            return DEFAULTS['max_body_size']
 
     # -- authentication ------------------------------------------------------
     @classmethod
