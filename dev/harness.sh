@@ -198,7 +198,10 @@ pip_install() {  # pip_install PIP-INSTALL-ARGS...
     if "${pip[@]}" download --find-links "$wh" -d "$tmp" "$@"; then
         find "$tmp" -maxdepth 1 -type f -exec mv -f {} "$wh/" \;
         rm -rf "$tmp"
-        "${pip[@]}" install --no-index --find-links "$wh" "$@"
+        # An sdist's build requirements (wheel, ...) are not downloaded: the
+        # index then serves what the wheelhouse cannot.
+        "${pip[@]}" install --no-index --find-links "$wh" "$@" \
+            || { echo "--- installing from the index"; "${pip[@]}" install --find-links "$wh" "$@"; }
     else
         rm -rf "$tmp"
         echo "--- pip download failed: installing from the index"
