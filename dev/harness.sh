@@ -171,10 +171,12 @@ write_requirements() {  # write_requirements PYTHON FILE: what the virtualenv ho
 }
 
 # Downloads are the slow part of a virtualenv here (pip's HTTP cache stays
-# empty behind this network's proxy). What pip downloads is kept beside pip's
-# own cache, in <pip cache dir>/jwt_provider-wheelhouse (HARNESS_WHEELHOUSE
-# to move it, =none to do without), and the next virtualenv, of any clone,
-# installs from there without the network when it holds everything.
+# empty behind this network's proxy). The wheels of what a virtualenv holds
+# are kept beside pip's own cache, in <pip cache dir>/jwt_provider-wheelhouse
+# (HARNESS_WHEELHOUSE to move it, =none to do without): the next virtualenv,
+# of any clone, installs from there without the network when it holds
+# everything. Source releases are built into wheels on the way in, so that
+# the offline install never needs build tools from the index.
 wheelhouse() {
     case "${HARNESS_WHEELHOUSE:-}" in
         none) return 1;;
@@ -192,21 +194,19 @@ pip_install() {  # pip_install PIP-INSTALL-ARGS...
     fi
     echo "--- from $wh, without the network"
     "${pip[@]}" install --no-index --find-links "$wh" "$@" && return
-    echo "--- fetching what $wh lacks"
+    echo "--- wheels of what $wh lacks"
+    # With `wheel` in the virtualenv, old-style source releases (12.0's
+    # vatnumber: use_2to3) build with its own setuptools, as pip install does.
+    "${pip[@]}" install --find-links "$wh" wheel==0.42.0 || true
     # Into a folder of our own first: a concurrent install never sees half a file.
-    tmp=$(mktemp -d "$wh/.download-XXXXXX")
-    if "${pip[@]}" download --find-links "$wh" -d "$tmp" "$@"; then
-        find "$tmp" -maxdepth 1 -type f -exec mv -f {} "$wh/" \;
+    if tmp=$(mktemp -d "$wh/.incoming-XXXXXX") && "${pip[@]}" wheel --find-links "$wh" -w "$tmp" "$@"; then
+        find "$tmp" -maxdepth 1 -type f -name '*.whl' -exec mv -f {} "$wh/" \;
         rm -rf "$tmp"
-        # An sdist's build requirements (wheel, ...) are not downloaded: the
-        # index then serves what the wheelhouse cannot.
-        "${pip[@]}" install --no-index --find-links "$wh" "$@" \
-            || { echo "--- installing from the index"; "${pip[@]}" install --find-links "$wh" "$@"; }
-    else
-        rm -rf "$tmp"
-        echo "--- pip download failed: installing from the index"
-        "${pip[@]}" install "$@"
+        "${pip[@]}" install --no-index --find-links "$wh" "$@" && return
     fi
+    rm -rf "${tmp:-}"
+    echo "--- installing from the index instead"
+    "${pip[@]}" install "$@"
 }
 
 venv_imports() {  # a source tree's odoo is on PYTHONPATH, as when Odoo runs
