@@ -1,4 +1,6 @@
 """Through Odoo's own HTTP server: a token is never a password."""
+import xmlrpc.client
+
 from odoo.tests import common
 
 from .common import http_port, post_install
@@ -20,7 +22,11 @@ class TestTokenIsNotAPassword(common.HttpCase):
         self.tokens = answer.json()['data']
 
     def test_xmlrpc_refuses_token(self):
-        if self.opener.post(self.base + '/xmlrpc/2/common', data=b'', timeout=30).status_code == 404:
+        try:
+            self.xmlrpc_common.version()
+        except xmlrpc.client.ProtocolError as e:
+            if e.errcode != 404:
+                raise
             self.skipTest('no XML-RPC on this server (19.0 serves it with the rpc module only)')
         for secret in (self.tokens['token'], self.tokens['refresh_token']):
             self.assertFalse(self.xmlrpc_common.authenticate(self.env.cr.dbname, 'admin', secret, {}))
