@@ -250,7 +250,7 @@ def store_image(admin, user_id, content):
     fields = admin.call('res.users', 'fields_get', [], attributes=['type'])
     field = next((name for name in ('image_1920', 'image') if name in fields), None)
     assert field, 'no image field on res.users'
-    if SERIES >= 13:  # 11.0/12.0 refuse it with an ERROR in the server log: go to the attachments
+    if float(SERIES or '11.0') >= 13:  # 11.0/12.0 refuse it with an ERROR in the server log: go to the attachments
         try:
             admin.call('res.users', 'write', [user_id], {field: data})
             return 'field %s' % field
