@@ -76,6 +76,11 @@ class JsonRpc(object):
         self.session = requests.Session()
         params = {'db': DB, 'login': login_, 'password': password}
         answer = self.rpc('/web/session/authenticate', params)
+        if (answer.get('error') or {}).get('data', {}).get('name') == 'odoo.exceptions.AccessError':
+            # 13.0's web-client login reads the menus, which a portal user may not:
+            # there is no JSON-RPC session to attack with.
+            pytest.skip('Odoo %s refuses %s a web-client session: %s' % (
+                SERIES, login_, answer['error']['data'].get('message', '')[:120]))
         assert 'error' not in answer and answer['result'].get('uid'), \
             'cannot log in over JSON-RPC as %s: %s' % (login_, answer)
         self.uid = answer['result']['uid']
