@@ -78,14 +78,138 @@ class TestKeySettings(JwtCase):
 
     def test_settings_save_and_generate(self):
         settings = self.env['res.config.settings'].create({
-            'jwt_algorithm': 'HS384', 'jwt_new_secret': 'n' * 48, 'jwt_access_lifetime': 900})
+            'jwt_algorithm': 'HS384', 'jwt_new_secret': 'n' * 48,
+            'jwt_access_lifetime_value': 15, 'jwt_access_lifetime_unit': 'minutes'})
         settings.execute()
         self.assertEqual(self.Key._param('algorithm'), 'HS384')
         self.assertEqual(self.Key._param('access_lifetime'), 900)
         token = self.Token._issue(self.user, 'access')
+        settings = self.env['res.config.settings'].create({})
         settings.action_jwt_generate_key()
         self.assertNotEqual(self.ICP.get_param('jwt_provider.secret'), 'n' * 48)
         self.assertInvalid(token)
+
+    # -- the page: units, validation, a truthful key status -----------------------
+    def settings(self, **values):
+        return self.env['res.config.settings'].create(values)
+
+    def test_durations_shown_in_human_units(self):
+        for seconds, shown in ((30 * 86400, (30, 'days')), (7200, (2, 'hours')), (900, (15, 'minutes')),
+                               (61, (61, 'seconds')), (90 * 86400, (90, 'days'))):
+            self.ICP.set_param('jwt_provider.access_lifetime', str(seconds))
+            settings = self.settings()
+            self.assertEqual((settings.jwt_access_lifetime_value, settings.jwt_access_lifetime_unit), shown)
+        self.ICP.set_param('jwt_provider.login_lockout', '300')
+        settings = self.settings()
+        self.assertEqual((settings.jwt_login_lockout_value, settings.jwt_login_lockout_unit), (5, 'minutes'))
+
+    def test_durations_saved_in_seconds(self):
+        self.settings(jwt_access_lifetime_value=2, jwt_access_lifetime_unit='hours',
+                      jwt_refresh_lifetime_value=45, jwt_refresh_lifetime_unit='days',
+                      jwt_login_lockout_value=90, jwt_login_lockout_unit='seconds').execute()
+        self.assertEqual(self.ICP.get_param('jwt_provider.access_lifetime'), '7200')
+        self.assertEqual(self.ICP.get_param('jwt_provider.refresh_lifetime'), str(45 * 86400))
+        self.assertEqual(self.ICP.get_param('jwt_provider.login_lockout'), '90')
+
+    def test_leeway_zero_is_saved(self):
+        self.ICP.set_param('jwt_provider.leeway', '10')
+        self.settings(jwt_leeway=0).execute()
+        self.assertEqual(self.ICP.get_param('jwt_provider.leeway'), '0')
+        self.assertEqual(self.Key._param('leeway'), 0)
+        self.assertEqual(self.settings().jwt_leeway, 0)
+
+    def test_values_out_of_range_are_refused_with_a_message(self):
+        self.ICP.set_param('jwt_provider.access_lifetime', '900')
+        cases = (
+            ({'jwt_access_lifetime_value': 0}, 'access token lifetime must be at least 1 second'),
+            ({'jwt_access_lifetime_value': -5}, 'access token lifetime must be at least 1 second'),
+            ({'jwt_refresh_lifetime_value': 0}, 'refresh token lifetime must be at least 1 second'),
+            ({'jwt_refresh_lifetime_value': 3651, 'jwt_refresh_lifetime_unit': 'days'}, 'cannot exceed 10 years'),
+            ({'jwt_login_lockout_value': 0}, 'lock-out window must be at least 1 second'),
+            ({'jwt_leeway': -1}, 'clock leeway must be between 0 and 3600'),
+            ({'jwt_leeway': 3601}, 'clock leeway must be between 0 and 3600'),
+            ({'jwt_login_max_failures': 0}, 'failed logins per email must be between 1'),
+            ({'jwt_ip_max_failures': -2}, 'failed logins per address must be between 1'),
+        )
+        for values, message in cases:
+            settings = self.settings(jwt_new_secret='z' * 64, **values)
+            with self.assertRaises(UserError) as caught:
+                settings.execute()
+            self.assertIn(message, str(caught.exception.args[0]), values)
+            # Nothing was written, the key included.
+            self.assertEqual(self.ICP.get_param('jwt_provider.access_lifetime'), '900')
+            self.assertEqual(self.ICP.get_param('jwt_provider.secret'), 'k' * 64)
+
+    def test_unchanged_defaults_write_no_parameter(self):
+        for name in ('access_lifetime', 'refresh_lifetime', 'leeway', 'login_lockout'):
+            self.ICP.set_param('jwt_provider.' + name, False)
+        self.settings().execute()
+        for name in ('access_lifetime', 'refresh_lifetime', 'leeway', 'login_lockout'):
+            self.assertFalse(self.ICP.get_param('jwt_provider.' + name), name)
+
+    def test_key_status_is_truthful(self):
+        settings = self.settings()
+        self.assertTrue(settings.jwt_key_is_set)
+        self.assertIn('HS256 key stored in the database', settings.jwt_key_status)
+        self.assertTrue(settings.jwt_key_changed)
+        self.assertFalse(settings.jwt_key_problem)
+        # A stored key too short for the algorithm (set behind the page's back).
+        self.ICP.set_param('jwt_provider.secret', 's' * 40)
+        self.ICP.set_param('jwt_provider.algorithm', 'HS384')
+        settings = self.settings()
+        self.assertFalse(settings.jwt_key_is_set)
+        self.assertIn('at least 48 bytes', settings.jwt_key_problem)
+        # RS256 without a PEM key.
+        self.ICP.set_param('jwt_provider.algorithm', 'RS256')
+        self.ICP.set_param('jwt_provider.private_key', False)
+        settings = self.settings()
+        self.assertFalse(settings.jwt_key_is_set)
+        self.assertIn('not a readable', settings.jwt_key_problem)
+        self.ICP.set_param('jwt_provider.algorithm', 'HS256')
+
+    def test_key_status_reports_an_unusable_environment_key(self):
+        os.environ['ODOO_JWT_KEY'] = 'short'
+        try:
+            settings = self.settings()
+            self.assertFalse(settings.jwt_key_is_set)
+            self.assertTrue(settings.jwt_env_override)
+            self.assertIn('ODOO_JWT_KEY', settings.jwt_key_problem)
+            self.assertIn('at least 32 bytes', settings.jwt_key_problem)
+            self.assertIn('503', settings.jwt_key_problem)
+            os.environ['ODOO_JWT_ALGORITHM'] = 'RS256'  # and no PEM in the environment
+            self.assertFalse(self.settings().jwt_key_is_set)
+            os.environ['ODOO_JWT_KEY'] = 'e' * 32
+            os.environ['ODOO_JWT_ALGORITHM'] = 'HS256'
+            settings = self.settings()
+            self.assertTrue(settings.jwt_key_is_set)
+            self.assertIn('ODOO_JWT_KEY', settings.jwt_key_status)
+        finally:
+            os.environ.pop('ODOO_JWT_KEY', None)
+            os.environ.pop('ODOO_JWT_ALGORITHM', None)
+
+    def test_generate_key_applies_the_edits_of_the_page(self):
+        """The web client saves the form before calling a button: the edits
+        reach the button's record and are applied, not dropped."""
+        settings = self.settings(jwt_refresh_lifetime_value=45, jwt_refresh_lifetime_unit='days')
+        settings.action_jwt_generate_key()
+        self.assertEqual(self.ICP.get_param('jwt_provider.refresh_lifetime'), str(45 * 86400))
+        self.assertNotEqual(self.ICP.get_param('jwt_provider.secret'), 'k' * 64)
+        self.assertFalse(settings.jwt_new_secret)
+
+    def test_generate_key_refuses_bad_edits_first(self):
+        settings = self.settings(jwt_leeway=-1)
+        with self.assertRaises(UserError):
+            settings.action_jwt_generate_key()
+        self.assertEqual(self.ICP.get_param('jwt_provider.secret'), 'k' * 64)
+
+    def test_generate_key_for_another_hmac_size(self):
+        settings = self.settings(jwt_algorithm='HS512')
+        settings.action_jwt_generate_key()
+        self.assertEqual(self.Key._param('algorithm'), 'HS512')
+        self.assertGreaterEqual(len(self.ICP.get_param('jwt_provider.secret')), 64)
+        self.assertValid(self.Token._issue(self.user, 'access'))
+        with self.assertRaises(UserError):
+            self.settings(jwt_algorithm='RS256').action_jwt_generate_key()
 
     def test_settings_refuse_short_secret(self):
         settings = self.env['res.config.settings'].create({'jwt_algorithm': 'HS256', 'jwt_new_secret': 'short'})
