@@ -1,5 +1,6 @@
 from . import jwt_provider_key
 from . import jwt_provider_token
+from . import jwt_provider_session
 from . import jwt_provider_login_attempt
 from . import ir_http
 from . import ir_ui_view

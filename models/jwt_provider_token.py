@@ -26,6 +26,9 @@ _logger = logging.getLogger(__name__)
 # How stale ``last_used`` may get before a request refreshes it: keeps the hot
 # path free of writes.
 LAST_USED_RESOLUTION = datetime.timedelta(minutes=1)
+# How long the rows of an ended login (revoked, none of its tokens alive) stay
+# visible on the user form before the daily clean-up removes them.
+REVOKED_KEPT = datetime.timedelta(days=1)
 REQUIRED_CLAIMS = ('exp', 'iat', 'sub', 'jti', 'iss', 'aud', 'typ')
 
 
@@ -83,18 +86,23 @@ class JwtProviderToken(models.Model):
         the time it was spent, so that a retry within the grace window gets
         the very same pair back (``create=False``: the rows exist).
         """
+        new_login = not family
         family = family or secrets.token_urlsafe(16)
-        return {
+        pair = {
             'token': self._issue(user, 'access', family, parent_jti, now, create),
             'refresh_token': self._issue(user, 'refresh', family, parent_jti, now, create),
             'expires_in': self.env['jwt_provider.key']._param('access_lifetime'),
         }
+        if new_login and create:  # a login, not a refresh: the session the user form lists
+            self.env['jwt_provider.session']._open(user, family, now)
+        return pair
 
     @api.model
     def _issue(self, user, token_type, family=None, parent_jti=None, now=None, create=True):
         """One signed token of ``token_type`` ('access', 'refresh' or 'mfa') for ``user``."""
         Key = self.env['jwt_provider.key']
         lifetime = Key._param('%s_lifetime' % token_type)
+        new_login = not family and token_type != 'mfa'
         family = family or secrets.token_urlsafe(16)
         algorithm, signing_key, _verify = Key._signing_keys()
         jti = _child_jti(parent_jti, token_type) if parent_jti else secrets.token_urlsafe(24)
@@ -121,6 +129,8 @@ class JwtProviderToken(models.Model):
                 'issued_at': compat.datetime_value(now),
                 'expires_at': compat.datetime_value(expires),
             })
+            if new_login:  # a token issued alone (validator.create_token) is a login too
+                self.env['jwt_provider.session']._open(user, family, now)
         return token if isinstance(token, str) else token.decode('ascii')
 
     # -- verifying ---------------------------------------------------------
@@ -299,8 +309,8 @@ class JwtProviderToken(models.Model):
         record, so the group is checked here, not only in the view.
         """
         self._jwt_check_admin()
-        families = [f for f in self.sudo().mapped('family') if f]
-        self._revoke_domain(['|', ('id', 'in', self.ids), ('family', 'in', families)], 'admin')
+        self._revoke_domain([('id', 'in', self.ids)], 'admin')  # tokens without a family too
+        self.env['jwt_provider.session']._revoke_families(self.sudo().mapped('family'), 'admin')
         return True
 
     def _jwt_check_admin(self):
@@ -317,6 +327,25 @@ class JwtProviderToken(models.Model):
 
     @api.model
     def _gc_expired(self):
-        """Cron: rows of expired tokens are useless, the signature check refuses them."""
-        now = compat.datetime_value(_utcnow())
-        self.sudo().search([('expires_at', '<', now)]).unlink()
+        """Cron: removes the rows nothing needs any more, then the sessions left without tokens.
+
+        Expired tokens are refused by the signature check. Revoked tokens go
+        ``REVOKED_KEPT`` after their login ended (no token of the family alive),
+        so the user form shows a revoked session for a day. The spent refresh
+        tokens of a live login stay until they expire: presenting one again must
+        still revoke its family (reuse detection).
+        """
+        now = _utcnow()
+        self.sudo().search([('expires_at', '<', compat.datetime_value(now))]).unlink()
+        cutoff = now - REVOKED_KEPT
+        compat.flush(self.env)
+        self.env.cr.execute("""
+            SELECT t.id FROM jwt_provider_token t
+             WHERE t.revoked AND t.revoked_at < %(cutoff)s
+               AND NOT EXISTS (SELECT 1 FROM jwt_provider_token o
+                                WHERE o.family = t.family AND o.id != t.id
+                                  AND ((o.revoked IS NOT TRUE AND o.expires_at >= %(now)s)
+                                       OR o.revoked_at >= %(cutoff)s))
+        """, {'now': now, 'cutoff': cutoff})
+        self.sudo().browse([row[0] for row in self.env.cr.fetchall()]).unlink()
+        self.env['jwt_provider.session']._gc()

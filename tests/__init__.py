@@ -5,3 +5,4 @@ from . import test_key_settings
 from . import test_login_rules
 from . import test_http
 from . import test_second_factor
+from . import test_sessions
