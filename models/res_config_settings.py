@@ -72,16 +72,15 @@ class ResConfigSettings(models.TransientModel):
         """Values of the key status fields, from the key the server would use now."""
         Key = self.env['jwt_provider.key']
         env_key = os.environ.get(ENV_KEY) is not None
-        env_algorithm = os.environ.get(ENV_ALGORITHM)
         values = {'jwt_key_is_set': False, 'jwt_key_status': False, 'jwt_key_problem': False,
                   'jwt_key_changed': False}
         try:
             algorithm = Key._signing_keys()[0]
         except KeyConfigError as e:
-            where = _('ODOO_JWT_KEY (server environment)') if env_key else _('the stored key')
+            where = _('ODOO_JWT_KEY in the server environment') if env_key else _('the stored key')
             values['jwt_key_problem'] = _(
-                'Unusable signing key: %s (%s, %s). API logins and token checks answer 503 until it is fixed.'
-            ) % (e, env_algorithm or Key._param('algorithm'), where)
+                'Unusable signing key (%s): %s. API logins and token checks answer 503 until it is fixed.'
+            ) % (where, e)
             return values
         except Exception as e:  # a key store of another addon (vault, KMS) failing
             values['jwt_key_problem'] = _('The signing key cannot be read: %s') % type(e).__name__
