@@ -134,7 +134,7 @@ class IrHttp(models.AbstractModel):
         length = request.httprequest.content_length
         if length and length > cls._jwt_max_body():  # whatever else is wrong, the body is refused first
             exception = BodyTooLarge('body of %d bytes' % length)
-        elif not isinstance(exception, (JwtError, AccessDenied, werkzeug.exceptions.HTTPException)) \
+        elif not isinstance(exception, (JwtError, werkzeug.exceptions.HTTPException)) \
                 and not cls._jwt_database_reachable():
             # A connection lost mid-request fails in many ways (even cache errors
             # on rollback): the client may retry, this is no bug of its request.
@@ -200,6 +200,10 @@ class IrHttp(models.AbstractModel):
             uid = cls._jwt_verify(cls._jwt_bearer_token())
         except JwtError as e:
             raise JwtAnswer(cls._jwt_error_response(e))
+        except (psycopg2.Error, PoolError) as e:
+            # Odoo's _authenticate would turn this into AccessDenied: a lost
+            # database is a 503, not a refused token.
+            raise JwtAnswer(exception_envelope(ServiceUnavailable(type(e).__name__)))
         cls._jwt_login_as(uid)
 
     @classmethod
