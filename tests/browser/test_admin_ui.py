@@ -52,7 +52,16 @@ except ImportError:
 
 JWT_PARAMS = ('algorithm', 'access_lifetime', 'refresh_lifetime', 'leeway',
               'login_max_failures', 'ip_max_failures', 'login_lockout')
-SETTING_BOXES = ('jwt_algorithm_setting', 'jwt_key_setting', 'jwt_lifetime_setting', 'jwt_throttle_setting')
+# The JWT setting boxes: 11.0-16.0 carry the views' ids, 19.0 the <setting>'s id, 17.0/18.0 none (found by title).
+SETTING_BOXES = {'jwt_algorithm_setting': 'JWT signing algorithm', 'jwt_key_setting': 'JWT signing key',
+                 'jwt_lifetime_setting': 'JWT token lifetimes', 'jwt_throttle_setting': 'JWT login throttling'}
+
+
+def box_selector(ident):
+    return '#%s, .o_setting_box:has(.o_form_label:has-text("%s"))' % (ident, SETTING_BOXES[ident])
+
+
+KEY_BOX = box_selector('jwt_key_setting')
 # Buttons and inputs whose markup differs between the web clients of 11.0-16.0 and 17.0+.
 # 11.0 renders the settings' Save without a name, 12.0-16.0 as button[name=execute], 17.0+ as o_form_button_save.
 SAVE_BUTTON = ('button[name=execute]:visible, button.o_form_button_save:visible, '
@@ -226,8 +235,8 @@ def open_web(page, fragment, ready):
 
 
 def open_settings(page):
-    open_web(page, 'action=base_setup.action_general_configuration', '#jwt_key_setting')
-    page.locator('#jwt_key_setting').scroll_into_view_if_needed()
+    open_web(page, 'action=base_setup.action_general_configuration', KEY_BOX)
+    page.locator(KEY_BOX).first.scroll_into_view_if_needed()
 
 
 def control(page, name):
@@ -288,9 +297,9 @@ def save_settings(page):
     """Click Save and wait for the page to come back (the settings reload after a save)."""
     with page.expect_navigation():
         page.locator(SAVE_BUTTON).first.click()
-    page.wait_for_selector('#jwt_key_setting', state='visible')
+    page.wait_for_selector(KEY_BOX, state='visible')
     settle(page)
-    page.locator('#jwt_key_setting').scroll_into_view_if_needed()
+    page.locator(KEY_BOX).first.scroll_into_view_if_needed()
 
 
 def save_settings_refused(page):
@@ -366,7 +375,7 @@ def visible_text(page, selector):
 def test_settings_read_at_a_glance(page, rpc):
     open_settings(page)
     shot(page, 'settings', rpc.series)
-    key_box = visible_text(page, '#jwt_key_setting')
+    key_box = visible_text(page, KEY_BOX)
     assert 'JWT signing key' in key_box
     assert re.search(r'HS\d+ key stored in the database', key_box), key_box
     assert 'Last changed' in key_box
@@ -378,8 +387,9 @@ def test_settings_read_at_a_glance(page, rpc):
     assert int(value) < 10000, 'the lifetime is shown in raw seconds: %s %s' % (value, shown_unit)
     # The HMAC help belongs to HS* only; RS256 shows what it needs instead.
     choose(page, 'jwt_algorithm', 'RS256')
-    assert not page.locator('#jwt_key_setting >> text=at least 32 bytes for HS256').is_visible()
-    assert page.locator('#jwt_key_setting >> text=PEM private key').first.is_visible()
+    key_box = page.locator(KEY_BOX).first
+    assert not key_box.locator('text=at least 32 bytes for HS256').is_visible()
+    assert key_box.locator('text=PEM private key').first.is_visible()
     shot(page, 'rs256-picked', rpc.series)
 
 
@@ -390,7 +400,7 @@ def test_settings_search_finds_every_jwt_setting(page, rpc):
     search.press('End')
     settle(page, 1.0)
     shot(page, 'search-jwt', rpc.series)
-    hidden = [box for box in SETTING_BOXES if not page.locator('#' + box).is_visible()]
+    hidden = [box for box in SETTING_BOXES if not page.locator(box_selector(box)).first.is_visible()]
     assert not hidden, 'searching "JWT" hides %s' % ', '.join(hidden)
 
 
@@ -404,10 +414,10 @@ def test_an_unusable_key_is_shown_as_such(page, rpc):
     try:
         open_settings(page)
         shot(page, 'unusable-key', rpc.series)
-        problem = page.locator('#jwt_key_setting .o_jwt_key_problem')
+        problem = page.locator(KEY_BOX).first.locator('.o_jwt_key_problem')
         assert problem.is_visible()
         assert 'at least 48 bytes' in problem.inner_text()
-        assert not page.locator('#jwt_key_setting .o_jwt_key_ok').is_visible()
+        assert not page.locator(KEY_BOX).first.locator('.o_jwt_key_ok').is_visible()
         assert_fits(problem)
     finally:
         rpc.set_param('algorithm', algorithm or 'HS256')
@@ -424,13 +434,13 @@ def test_generate_key_keeps_unsaved_edits(page, rpc):
     generate = page.locator('button[name=action_jwt_generate_key]')
     if not click_confirmed(page, generate):
         # 13.0+: the client saved the page first and stopped; the key is generated on a second click.
-        page.wait_for_selector('#jwt_key_setting', state='visible')
+        page.wait_for_selector(KEY_BOX, state='visible')
         settle(page)
         assert rpc.param('refresh_lifetime') == str(45 * 86400)
         assert click_confirmed(page, page.locator('button[name=action_jwt_generate_key]'))
-    page.wait_for_selector('#jwt_key_setting', state='visible')
+    page.wait_for_selector(KEY_BOX, state='visible')
     settle(page)
-    page.locator('#jwt_key_setting').scroll_into_view_if_needed()
+    page.locator(KEY_BOX).first.scroll_into_view_if_needed()
     shot(page, 'generated', rpc.series)
     assert rpc.param('refresh_lifetime') == str(45 * 86400), 'the unsaved edit was lost'
     assert value_of(page, 'jwt_refresh_lifetime_value') == '45'
@@ -480,10 +490,10 @@ def test_rs256_with_a_pem_shows_the_public_key(page, rpc):
         box = page.locator('.o_jwt_public_key').first
         assert box.is_visible()
         assert 'BEGIN PUBLIC KEY' in box.inner_text()
-        assert page.locator('#jwt_key_setting >> text=Public key, for services').first.is_visible()
+        assert page.locator(KEY_BOX).first.locator('text=Public key, for services').first.is_visible()
         assert 'monospace' in box.evaluate('e => getComputedStyle(e.querySelector(".o_field_widget") || e).fontFamily')
         assert_fits(box)
-        assert 'RS256 key stored in the database' in visible_text(page, '#jwt_key_setting')
+        assert 'RS256 key stored in the database' in visible_text(page, KEY_BOX)
         tokens = api_login(user, 'RS256Test/1.0')
         assert me_status(tokens['token']) == 200
     finally:
