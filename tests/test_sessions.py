@@ -132,7 +132,7 @@ class TestSessions(JwtCase):
         ended_long_ago = self.Token._issue_pair(self.user)
         ended_recently = self.Token._issue_pair(self.user)
         live = self.Token._issue_pair(self.user)
-        expired = self.Token._issue_pair(self.user)
+        self.Token._issue_pair(self.user)  # expires below
         self.ICP.set_param('jwt_provider.refresh_grace', '0')
         _user, live_new = self.Token._refresh(live['refresh_token'])
         self.Token._logout(ended_long_ago['token'])
