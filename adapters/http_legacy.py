@@ -52,8 +52,10 @@ class ApiHttpRequest(http.HttpRequest):
     def __exit__(self, exc_type, exc_value, traceback):
         try:
             super(ApiHttpRequest, self).__exit__(exc_type, exc_value, traceback)
-        except DATABASE_ERRORS:  # closing the cursor of a lost connection
-            pass
+        except DATABASE_ERRORS as e:
+            # The commit (or closing the cursor) failed on a lost connection:
+            # what the endpoint answered did not happen, so the client retries.
+            exc_value = exc_value or e
         finally:
             self._jwt_slot.__exit__(None, None, None)
         if isinstance(exc_value, DATABASE_ERRORS):

@@ -19,6 +19,8 @@ requests:
   API slot (``tools.api_slot``) before taking a database connection.
 """
 import psycopg2
+from werkzeug.exceptions import NotFound
+from werkzeug.routing import RequestRedirect
 
 from odoo import http, models
 from odoo.http import request
@@ -92,6 +94,18 @@ http.Request._serve_nodb = serve_nodb
 
 class IrHttp(models.AbstractModel):
     _inherit = 'ir.http'
+
+    @classmethod
+    def _match(cls, path_info):
+        # Werkzeug's map answers a path with doubled slashes ("/api//me",
+        # "/api/%2fme") with a 308 redirect page (19.0's Werkzeug does); under
+        # /api/ a path that is not a route is a 404 in the envelope, on every series.
+        try:
+            return super()._match(path_info)
+        except RequestRedirect:
+            if path_info.startswith(API_PREFIX):
+                raise NotFound()
+            raise
 
     @classmethod
     def _authenticate(cls, endpoint):

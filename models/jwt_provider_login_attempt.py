@@ -15,7 +15,6 @@ import psycopg2
 import psycopg2.errorcodes
 
 from odoo import api, fields, models
-from odoo.tools import mute_logger
 
 from .. import compat
 from ..exceptions import LoginThrottled
@@ -57,7 +56,7 @@ class JwtProviderLoginAttempt(models.Model):
         """``func(cr)`` in a transaction of its own, retrying concurrency conflicts only."""
         for attempt in range(RETRIES):
             try:
-                with mute_logger('odoo.sql_db'), self.pool.cursor() as cr:
+                with self.pool.cursor() as cr:
                     return func(cr)
             except psycopg2.OperationalError as e:
                 if e.pgcode not in CONCURRENCY_ERRORS or attempt == RETRIES - 1:
@@ -98,12 +97,13 @@ class JwtProviderLoginAttempt(models.Model):
                     last_failure = {now}
                  WHERE a.last_failure < {now} - %(lockout)s * interval '1 second' OR a.failures < %(limit)s
                 RETURNING failures
-            """.format(now=NOW), {'key': key, 'lockout': lockout, 'limit': limit})
+            """.format(now=NOW), {'key': key, 'lockout': lockout, 'limit': limit},
+               log_exceptions=False)  # a conflict is retried, not an error
             if not cr.fetchall():
                 cr.execute("""
                     SELECT GREATEST(1, CEIL(EXTRACT(EPOCH FROM last_failure + %s * interval '1 second' - {now})))
                       FROM jwt_provider_login_attempt WHERE key = %s
-                """.format(now=NOW), [lockout, key])
+                """.format(now=NOW), [lockout, key], log_exceptions=False)
                 wait = int(cr.fetchone()[0])
                 cr.rollback()
                 return wait
@@ -113,10 +113,10 @@ class JwtProviderLoginAttempt(models.Model):
     def _release(self, cr, keys):
         for key, _limit, kind in keys:
             if kind == 'login':
-                cr.execute("DELETE FROM jwt_provider_login_attempt WHERE key = %s", [key])
+                cr.execute("DELETE FROM jwt_provider_login_attempt WHERE key = %s", [key], log_exceptions=False)
             else:
                 cr.execute("UPDATE jwt_provider_login_attempt SET failures = GREATEST(failures - 1, 0)"
-                           " WHERE key = %s", [key])
+                           " WHERE key = %s", [key], log_exceptions=False)
 
     @api.model
     def _gc(self):

@@ -15,7 +15,6 @@ import jwt.api_jwt
 
 from odoo import _, api, fields, models
 from odoo.exceptions import AccessError
-from odoo.tools import mute_logger
 
 from .. import compat
 from ..exceptions import InvalidToken
@@ -287,12 +286,8 @@ class JwtProviderToken(models.Model):
     @api.model
     def _revoke_domain(self, domain, reason):
         tokens = self.sudo().search([('revoked', '=', False)] + domain)
-        # Two logouts of one login conflict on its rows; Odoo retries the
-        # request, so the conflict is not an error worth logging.
-        with mute_logger('odoo.sql_db'):
-            tokens.write({'revoked': True, 'revoked_reason': reason,
-                          'revoked_at': compat.datetime_value(_utcnow())})
-            compat.flush(self.env)
+        if tokens:
+            self._revoke_where('id IN %s', [tuple(tokens.ids)], reason)
         return len(tokens)
 
     @api.model
@@ -301,10 +296,22 @@ class JwtProviderToken(models.Model):
 
     @api.model
     def _revoke_all(self, reason):
+        self._revoke_where('TRUE', [], reason)
+
+    @api.model
+    def _revoke_where(self, condition, params, reason):
+        """Revoke the live tokens matching the SQL ``condition``, in SQL.
+
+        Two logouts of one login conflict on its rows and Odoo retries the
+        request: the conflict is not an error worth logging, and this
+        statement is where it surfaces (no ORM write to flush later).
+        """
         compat.flush(self.env)
         self.env.cr.execute(
-            "UPDATE jwt_provider_token SET revoked = true, revoked_reason = %s, revoked_at = %s"
-            " WHERE revoked IS NOT TRUE", [reason, _utcnow()])
+            "UPDATE jwt_provider_token SET revoked = true, revoked_reason = %s, revoked_at = %s,"
+            " write_date = (now() at time zone 'UTC'), write_uid = %s"
+            " WHERE revoked IS NOT TRUE AND " + condition,
+            [reason, _utcnow(), self.env.uid] + params, log_exceptions=False)
         compat.invalidate(self.env)
 
     def action_revoke(self):

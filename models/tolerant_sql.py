@@ -1,8 +1,6 @@
 """Best-effort writes on rows that concurrent requests may also touch."""
 import psycopg2
 
-from odoo.tools import mute_logger
-
 
 def execute_or_skip(cr, query, params):
     """Run ``query`` in a savepoint; on a lock or serialization conflict, skip it.
@@ -13,8 +11,11 @@ def execute_or_skip(cr, query, params):
     rows, or ``None`` when the statement was skipped.
     """
     try:
-        with mute_logger('odoo.sql_db'), cr.savepoint():
-            cr.execute(query, params)
+        # Not mute_logger: it swaps the logger's handlers process-wide, and
+        # concurrent requests restoring each other's state can leave Odoo's SQL
+        # errors muted for good, or unmuted here.
+        with cr.savepoint():
+            cr.execute(query, params, log_exceptions=False)
             return cr.fetchall() if cr.description else []
     except psycopg2.OperationalError:  # serialization failures and lock timeouts
         return None

@@ -1,5 +1,9 @@
 """Issuing tokens: claims, uniqueness, and what is (not) stored."""
+import logging
+
 import jwt
+
+from odoo.sql_db import db_connect
 
 from .. import compat
 from .common import JwtCase, post_install
@@ -42,6 +46,32 @@ class TestToken(JwtCase):
         self.authenticate(token)
         compat.invalidate(self.env)
         self.assertTrue(row.last_used)
+
+    def test_bookkeeping_conflict_is_skipped_quietly(self):
+        """A row another transaction holds: the bookkeeping write is skipped,
+        nothing is logged, and Odoo's SQL logger is left as it was (muting it
+        process-wide is not safe under concurrent requests)."""
+        from ..models.tolerant_sql import execute_or_skip
+        sql_logger = logging.getLogger('odoo.sql_db')
+        before = (list(sql_logger.handlers), sql_logger.propagate, sql_logger.disabled)
+        records = []
+        handler = logging.Handler(logging.DEBUG)
+        handler.emit = records.append
+        logging.getLogger().addHandler(handler)
+        lock = 0x6a7774  # an advisory lock of this test's own
+        other = db_connect(self.env.cr.dbname).cursor()
+        try:
+            other.execute("SELECT pg_advisory_xact_lock(%s)", [lock])
+            result = execute_or_skip(self.env.cr, "SET LOCAL lock_timeout = '50ms';"
+                                                  " SELECT pg_advisory_xact_lock(%s)", [lock])
+        finally:
+            other.rollback()
+            other.close()
+            logging.getLogger().removeHandler(handler)
+        self.assertIsNone(result)
+        self.assertEqual([r.getMessage() for r in records if r.levelno >= logging.ERROR], [])
+        self.assertEqual((list(sql_logger.handlers), sql_logger.propagate, sql_logger.disabled), before)
+        self.env.cr.execute("SELECT 1")  # the transaction is still usable
 
     def test_access_lifetime_setting(self):
         self.ICP.set_param('jwt_provider.access_lifetime', '60')

@@ -6,6 +6,7 @@ than the throttle allows, and a client that retries a refresh (its answer was
 lost) must keep its session.
 """
 import collections
+import random
 import threading
 import time
 
@@ -24,11 +25,13 @@ RETRIES = collections.Counter()
 def burst(count, call):
     """``call(i)`` in ``count`` threads released at once; the results (exceptions as values).
 
-    A connection reset by the peer before any answer is retried (twice at
-    most, counted in ``RETRIES``), as a client would: with ``--workers``,
-    Odoo listens with a backlog of 8 per worker, and 50 SYNs at once overflow
-    it; the kernel's SYN cookies then reset a few connections before Odoo
-    ever sees them. A reset that persists, or any other error, is reported.
+    A connection reset by the peer before any answer is retried after a
+    random back-off (four times at most, counted in ``RETRIES``), as a client
+    would: with ``--workers``, Odoo listens with a backlog of 8 per worker,
+    and 50 SYNs at once overflow it; the kernel's SYN cookies then reset a few
+    connections before Odoo ever sees them, and retrying them all at once
+    would only overflow it again. A reset that persists, or any other error,
+    is reported.
     """
     barrier = threading.Barrier(count)
     results = [None] * count
@@ -38,7 +41,9 @@ def burst(count, call):
             barrier.wait(30)
         except threading.BrokenBarrierError:
             pass
-        for attempt in range(3):
+        for attempt in range(5):
+            if attempt:
+                time.sleep(random.uniform(0.5, 1.5) * attempt)
             try:
                 results[i] = call(i)
                 return
