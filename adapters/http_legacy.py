@@ -41,7 +41,7 @@ class ApiHttpRequest(http.HttpRequest):
 
     def __enter__(self):
         # Wait for an API slot before the first database connection is taken.
-        self._jwt_slot = api_slot(_busy)
+        self._jwt_slot = api_slot(lambda: self._jwt_unavailable('no free API slot'))
         self._jwt_slot.__enter__()
         try:
             return super(ApiHttpRequest, self).__enter__()
@@ -61,7 +61,16 @@ class ApiHttpRequest(http.HttpRequest):
         if isinstance(exc_value, DATABASE_ERRORS):
             # Odoo's dispatch lets these escape as a 500 page (e.g. the
             # connection is lost while it checks the registry): a 503 instead.
-            raise JwtAnswer(exception_envelope(ServiceUnavailable(type(exc_value).__name__)))
+            raise self._jwt_unavailable(type(exc_value).__name__)
+
+    def _jwt_unavailable(self, reason):
+        """A 503 to raise from ``__enter__``/``__exit__``, where this request
+        is not current: Odoo's ``Response`` reads the current request (15.0)."""
+        http._request_stack.push(self)
+        try:
+            return JwtAnswer(exception_envelope(ServiceUnavailable(reason)))
+        finally:
+            http._request_stack.pop()
 
     def _handle_exception(self, exception):
         # Reached without ir.http: the database was unreachable (a token named
@@ -73,10 +82,6 @@ class ApiHttpRequest(http.HttpRequest):
 
 
 DATABASE_ERRORS = (psycopg2.Error, PoolError)
-
-
-def _busy():
-    return JwtAnswer(exception_envelope(ServiceUnavailable('no free API slot')))
 
 
 def _addon_registry(db):

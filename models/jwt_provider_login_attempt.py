@@ -12,18 +12,15 @@ table never lists who tried what from where in clear.
 import hashlib
 
 import psycopg2
-import psycopg2.errorcodes
 
 from odoo import api, fields, models
 
 from .. import compat
 from ..exceptions import LoginThrottled
 from ..tools import fold_login
+from .tolerant_sql import CONCURRENCY_ERRORS
 
 RETRIES = 5
-# Odoo retries these too (odoo/service/model.py): conflicts, not failures.
-CONCURRENCY_ERRORS = (psycopg2.errorcodes.SERIALIZATION_FAILURE, psycopg2.errorcodes.DEADLOCK_DETECTED,
-                      psycopg2.errorcodes.LOCK_NOT_AVAILABLE)
 NOW = "(now() at time zone 'UTC')"
 
 
