@@ -18,5 +18,6 @@
         'data/jwt_provider_data.xml',
     ],
     'installable': True,
-    'application': False,
+    # Listed under Apps' default "Apps" filter: administrators find it by searching "jwt".
+    'application': True,
 }

@@ -252,6 +252,49 @@ setup_venv() {
     say "virtualenv ready in $(elapsed "$t0") s"
 }
 
+# --- what the web client and the browser tests need ---------------------------
+# 11.0 compiles its stylesheets with lessc (Debian's node-less, which finds its
+# modules only on NODE_PATH with today's Node). The browser tests (tests/browser,
+# on the series of BROWSER_SERIES) drive Debian's chromium from a virtualenv of
+# their own. Debian's packages are installed when missing and we are root.
+BROWSER_SERIES=${BROWSER_SERIES-11.0 19.0}
+BROWSER_VENV="$STATE/venv-browser"
+export NODE_PATH=${NODE_PATH:-/usr/share/nodejs}
+
+apt_install() {  # apt_install COMMAND PACKAGE: the package, unless COMMAND exists
+    command -v "$1" >/dev/null && return 0
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+        say "installing Debian's $2 (for $1)"
+        { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$2"; } \
+            > "$LOGS/apt-$2.log" 2>&1 || { tail -n 15 "$LOGS/apt-$2.log" >&2; die "apt-get install $2 failed"; }
+        return 0
+    fi
+    say "note: no $1 and not root: apt-get install $2"
+    return 1
+}
+
+setup_web_assets() {
+    [ "$MAJOR" -lt 12 ] || return 0
+    apt_install lessc node-less || true
+}
+
+browser_series() { case " $BROWSER_SERIES " in *" $SERIES "*) return 0;; esac; return 1; }
+
+setup_browser() {
+    browser_series || return 0
+    apt_install chromium chromium || return 0
+    local want marker="$BROWSER_VENV/.harness-ready" python
+    python=$(command -v python3) || { say "note: no python3 for the browser tests"; return 0; }
+    want=$({ cat "$ROOT/requirements/browser.txt"; "$python" -c 'import sys; print(sys.version)'; } | sha1sum | cut -c1-40)
+    if [ -f "$marker" ] && [ "$(cat "$marker")" = "$want" ]; then return 0; fi
+    say "building the browser tests' virtualenv ${BROWSER_VENV#$ROOT/}; pip log: ${LOGS#$ROOT/}/pip-browser.log"
+    rm -rf "$BROWSER_VENV"
+    "$python" -m venv "$BROWSER_VENV" || die "$python cannot create a virtualenv"
+    (PY="$BROWSER_VENV/bin/python"; pip_install -r "$ROOT/requirements/browser.txt") > "$LOGS/pip-browser.log" 2>&1 \
+        || { tail -n 15 "$LOGS/pip-browser.log" >&2; die "pip could not install requirements/browser.txt"; }
+    echo "$want" > "$marker"
+}
+
 # --- PostgreSQL ---------------------------------------------------------------
 pg_bin() {
     local d
@@ -490,6 +533,7 @@ setup() {
     setup_venv
     setup_addons
     setup_template
+    setup_web_assets
 }
 
 export_for_tools() {  # what dev/*.py need to drive Odoo themselves
@@ -497,6 +541,7 @@ export_for_tools() {  # what dev/*.py need to drive Odoo themselves
     export HARNESS_ADDONS_PATH="$ADDONS_PATH" HARNESS_PG_PORT="$(pg_port)" HARNESS_PG_ROLE="$PG_ROLE"
     export HARNESS_TEMPLATE_DB="$TEMPLATE_DB" HARNESS_FLAVOR="$FLAVOR" HARNESS_ODOO_SRC="${ODOO_SRC:-}"
     export HARNESS_SERIES="$SERIES" HARNESS_LOG_DIR="$LOGS" HARNESS_PG_DATA="$PGDATA"
+    if browser_series && [ -x "$BROWSER_VENV/bin/python" ]; then export HARNESS_BROWSER_PY="$BROWSER_VENV/bin/python"; fi
 }
 
 # --- every series ---------------------------------------------------------------
@@ -639,6 +684,7 @@ MSG
     test)
         lock 7 "test-$FLAVOR"
         setup
+        setup_browser
         unlock 9
         export_for_tools
         rc=0

@@ -60,6 +60,7 @@ FAULT_GRACE = 60
 # (a request blocked by the test's own open transaction, say).
 ODOO_TESTS_TIMEOUT = int(ENV.get('ODOO_TESTS_TIMEOUT') or 900)
 BLACKBOX_TIMEOUT = int(ENV.get('BLACKBOX_TIMEOUT') or 1200)
+BROWSER_TIMEOUT = int(ENV.get('BROWSER_TIMEOUT') or 900)
 LOCK_TIMEOUT = '60s'
 FAULT_RECORD = re.compile(r'psycopg2|OperationalError|InterfaceError|PoolError|[Cc]onnection|database|cursor')
 
@@ -330,6 +331,7 @@ def run_blackbox(extra_args):
             os.remove(path)
     threaded = Server('threaded', '--workers=0')
     workers = Server('workers', *workers_args())
+    browser = None
     try:
         threaded.wait()
         workers.wait()
@@ -347,15 +349,11 @@ def run_blackbox(extra_args):
         _, timed_out = run_limited([ENV['HARNESS_PY'], '-m', 'pytest', '-p', 'no:cacheprovider', '-q', '-rfE',
                                     '--junitxml=' + junit, os.path.join(ROOT, 'tests', 'blackbox')] + extra_args,
                                    BLACKBOX_TIMEOUT, env=env, cwd=ROOT)
+        browser = run_browser_tests(env, threaded.url)
     finally:
         threaded.stop()
         workers.stop()
-    tests = failures = skipped = 0
-    if os.path.exists(junit):
-        for suite in ET.parse(junit).getroot().iter('testsuite'):
-            tests += int(suite.get('tests', 0))
-            failures += int(suite.get('failures', 0)) + int(suite.get('errors', 0))
-            skipped += int(suite.get('skipped', 0))
+    tests, failures, skipped = junit_counts(junit)
     extra = 0
     for name, server in (('the threaded server', threaded), ('the --workers 2 server', workers)):
         extra += report_log_errors(name, server.log)
@@ -367,7 +365,48 @@ def run_blackbox(extra_args):
         extra += 1
     print('[tests] black-box tests: %d ran, %d failed, %d skipped (%.0f s)'
           % (tests, failures, skipped, time.time() - t0), flush=True)
+    if browser is not None:
+        b_tests, b_failures, b_skipped = browser
+        tests, failures, skipped = tests + b_tests, failures + b_failures, skipped + b_skipped
     return tests - failures - skipped, failures + extra, skipped
+
+
+def junit_counts(junit):
+    """(tests, failures and errors, skipped) of a pytest JUnit file, zeros when absent."""
+    tests = failures = skipped = 0
+    if os.path.exists(junit):
+        for suite in ET.parse(junit).getroot().iter('testsuite'):
+            tests += int(suite.get('tests', 0))
+            failures += int(suite.get('failures', 0)) + int(suite.get('errors', 0))
+            skipped += int(suite.get('skipped', 0))
+    return tests, failures, skipped
+
+
+def run_browser_tests(env, url):
+    """tests/browser in headless Chromium against the threaded server, on the
+    series the harness set a browser up for (HARNESS_BROWSER_PY); None elsewhere."""
+    python = ENV.get('HARNESS_BROWSER_PY')
+    if not python:
+        return None
+    t0 = time.time()
+    junit = os.path.join(LOG_DIR, 'browser.xml')
+    if os.path.exists(junit):
+        os.remove(junit)
+    print('[tests] browser tests (headless Chromium) against %s' % url, flush=True)
+    env = dict(env, JWT_TEST_SCREENSHOTS=os.path.join(LOG_DIR, 'screenshots'))
+    _, timed_out = run_limited([python, '-m', 'pytest', '-p', 'no:cacheprovider', '-q', '-rfEs',
+                                '--junitxml=' + junit, os.path.join(ROOT, 'tests', 'browser')],
+                               BROWSER_TIMEOUT, env=env, cwd=ROOT)
+    tests, failures, skipped = junit_counts(junit)
+    if timed_out:
+        print('[tests]   browser tests stopped after %d s (BROWSER_TIMEOUT)' % BROWSER_TIMEOUT)
+        failures += 1
+    elif tests == 0 or skipped == tests:
+        print('[tests]   no browser test ran (see above)')
+        failures += 1
+    print('[tests] browser tests: %d ran, %d failed, %d skipped (%.0f s); screenshots: %s'
+          % (tests, failures, skipped, time.time() - t0, env['JWT_TEST_SCREENSHOTS']), flush=True)
+    return tests, failures, skipped
 
 
 def check_log(path):
