@@ -5,8 +5,8 @@ adapters (``adapters/``) and ``models/ir_http.py`` can both rely on it.
 """
 import base64
 import binascii
-import json
 import contextlib
+import json
 import re
 import threading
 import unicodedata

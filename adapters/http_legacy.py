@@ -15,7 +15,6 @@ where it is installed, and leave every other request to Odoo untouched:
 import collections
 
 import psycopg2
-
 import werkzeug.exceptions
 import werkzeug.wrappers
 
@@ -62,6 +61,7 @@ class ApiHttpRequest(http.HttpRequest):
             # Odoo's dispatch lets these escape as a 500 page (e.g. the
             # connection is lost while it checks the registry): a 503 instead.
             raise self._jwt_unavailable(type(exc_value).__name__)
+        return False  # exceptions propagate
 
     def _jwt_unavailable(self, reason):
         """A 503 to raise from ``__enter__``/``__exit__``, where this request

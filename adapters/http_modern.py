@@ -114,13 +114,14 @@ class IrHttp(models.AbstractModel):
 
     @classmethod
     def _pre_dispatch(cls, rule, args):
-        super()._pre_dispatch(rule, args)
+        res = super()._pre_dispatch(rule, args)
         if getattr(request, 'jwt_api', False):
             cls._jwt_era_stateless()  # Dispatcher.pre_dispatch sets it from the route again
             request.httprequest.max_content_length = cls._jwt_max_body()
             # The JSON body joins the route's arguments (which keep priority).
             for key, value in getattr(request, 'jwt_json_body', {}).items():
                 args.setdefault(key, value)
+        return res
 
     @classmethod
     def _dispatch(cls, endpoint):
@@ -134,7 +135,7 @@ class IrHttp(models.AbstractModel):
     def _post_dispatch(cls, response):
         if getattr(request, 'jwt_stateless', False):
             cls._jwt_after_endpoint(response)
-        super()._post_dispatch(response)
+        return super()._post_dispatch(response)
 
     @classmethod
     def _serve_fallback(cls):

@@ -48,12 +48,14 @@ of ``ir.http.routing_map()``; ``_routing_rules`` is the one place that reads the
 import ast
 import copy
 import json
+import logging
 import os
 import re
 
 from odoo import http
 from odoo.http import request
 
+_logger = logging.getLogger(__name__)
 OPENAPI_VERSION = '3.1.0'
 ADDON_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DOCS_PAGE = os.path.join(ADDON_DIR, 'static', 'src', 'docs', 'index.html')
@@ -332,7 +334,8 @@ PATHS = {
     },
     '/api/ping': {
         'operationId': 'ping', 'tags': ['Service'], 'summary': 'Health check, without authentication',
-        'responses': {'200': ok({'type': 'object', 'required': ['pong'], 'properties': {'pong': {'type': 'boolean', 'const': True}}},
+        'responses': {'200': ok({'type': 'object', 'required': ['pong'],
+                                 'properties': {'pong': {'type': 'boolean', 'const': True}}},
                                 'The server and its database answer.')},
     },
     # Not an API route: Odoo refuses other methods itself (CSRF), not in the envelope.
@@ -420,8 +423,8 @@ def _converter_schema(converter, args):
         try:
             values = ast.literal_eval('(%s,)' % args)
             return {'type': 'string', 'enum': [str(v) for v in values]}
-        except (ValueError, SyntaxError):
-            pass
+        except (ValueError, SyntaxError):  # not literals: described as a plain string below
+            _logger.debug('route converter any(%s): values not literal', args)
     if converter in ('model', 'models'):
         return {'type': 'string', 'description': 'A record id (or `slug-id`).'}
     return {'type': 'string'}

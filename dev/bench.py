@@ -29,8 +29,8 @@ import urllib.error
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(__file__))
-from run_tests import Server, psql  # noqa: E402  (same way of starting Odoo)
 import run_tests  # noqa: E402
+from run_tests import Server, psql  # noqa: E402  (same way of starting Odoo)
 
 ENV = os.environ
 DURATION = int(ENV.get('BENCH_DURATION', '10'))
@@ -180,7 +180,8 @@ def main():
         print('\n## %s\n' % ('threaded (--workers 0)' if mode == 'threaded' else '--workers 2'))
         print('| route | conns | req/s | p50 ms | p99 ms | non-2xx |')
         print('|---|---:|---:|---:|---:|---:|')
-        for (name, connections), (rps, p50, p99, errors) in sorted(results.items(), key=lambda kv: (kv[0][1], kv[0][0])):
+        for (name, connections), (rps, p50, p99, errors) in sorted(results.items(),
+                                                                   key=lambda kv: (kv[0][1], kv[0][0])):
             print('| %s | %d | %.0f | %.1f | %.1f | %d |' % (name, connections, rps, p50 or 0, p99 or 0, errors))
         print('\n| conns | me/floor | me/floor_db | me/session | jwt/floor | jwt/floor_db | jwt/session |')
         print('|---:|---:|---:|---:|---:|---:|---:|')
@@ -200,7 +201,7 @@ def main():
         print('- %s: %s' % (name, count))
     for floor in ('floor', 'floor_db'):
         print('- token auth beyond %s: me %+d, jwt %+d' % (floor, counts['me'] - counts[floor],
-                                                          counts['jwt'] - counts[floor]))
+                                                           counts['jwt'] - counts[floor]))
 
 
 if __name__ == '__main__':

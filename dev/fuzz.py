@@ -47,7 +47,7 @@ def create_database(db, log):
     run_tests.psql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '%s'" % db)
     run_tests.psql('DROP DATABASE IF EXISTS "%s"' % db)
     run_tests.psql('CREATE DATABASE "%s" TEMPLATE "%s" OWNER %s' % (db, ENV['HARNESS_TEMPLATE_DB'],
-                                                                     ENV['HARNESS_PG_ROLE']))
+                                                                    ENV['HARNESS_PG_ROLE']))
     run_tests.psql("UPDATE ir_config_parameter SET value = gen_random_uuid() WHERE key = 'database.uuid'", db)
     if getattr(run_tests, 'LOCK_TIMEOUT', None):  # as the test database: a lock wait ends, never hangs
         run_tests.psql("ALTER DATABASE \"%s\" SET lock_timeout = '%s'" % (db, run_tests.LOCK_TIMEOUT))

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The project's harness: virtualenv, Odoo, a private PostgreSQL, databases.
-#   dev/harness.sh run | test | test-all | bench | fuzz | setup | stop | clean [ARGS...]
+#   dev/harness.sh run | test | test-all | lint | bench | fuzz | setup | stop | clean [ARGS...]
 # Everything it builds lives in git-ignored folders (.state/, .venv-*/) and is
 # reused on the next call; a half-built piece is detected and rebuilt.
 # Which Odoo: the 11.0 wheels by default; ODOO_VERSION=12.0 ... 19.0 unpacks
@@ -295,6 +295,27 @@ setup_browser() {
     echo "$want" > "$marker"
 }
 
+# --- lint -------------------------------------------------------------------------
+# OCA's usual checks (.pre-commit-config.yaml: isort, flake8, pylint-odoo) through
+# pre-commit, from a virtualenv of its own; the hooks' environments live in
+# <state>/pre-commit. `make lint`, and the first row of `make test-all`.
+LINT_VENV="$STATE/venv-lint"
+
+lint() {
+    local python marker="$LINT_VENV/.harness-ready" want="pre-commit==3.8.0"
+    python=$(command -v python3) || die "no python3 for pre-commit"
+    mkdir -p "$STATE" "$LOGS"
+    if [ ! -f "$marker" ] || [ "$(cat "$marker")" != "$want" ]; then
+        rm -rf "$LINT_VENV"
+        "$python" -m venv "$LINT_VENV" || die "$python cannot create a virtualenv"
+        (PY="$LINT_VENV/bin/python"; pip_install "$want") > "$LOGS/pip-lint.log" 2>&1 \
+            || { tail -n 15 "$LOGS/pip-lint.log" >&2; die "pip could not install $want"; }
+        echo "$want" > "$marker"
+    fi
+    (cd "$ROOT" && PRE_COMMIT_HOME="$STATE/pre-commit" "$LINT_VENV/bin/pre-commit" run --all-files \
+        --show-diff-on-failure --color=never)
+}
+
 # --- PostgreSQL ---------------------------------------------------------------
 pg_bin() {
     local d
@@ -563,9 +584,20 @@ test_all() {
     if [ -n "${PYTHON:-}" ]; then say "PYTHON=$PYTHON is ignored: each series finds its own interpreter"; fi
     mkdir -p "$TEST_ALL_DIR"
     rm -f "$TEST_ALL_DIR"/*.log "$TEST_ALL_DIR"/*.setup-* "$TEST_ALL_DIR/table"
-    local total0 t0 rc log running=0
+    local total0 t0 rc log running=0 p f note
     total0=$(date +%s)
     setup_pg
+    : > "$TEST_ALL_DIR/table"
+    if [ "${TEST_LINT:-1}" != 0 ]; then
+        say "=== lint: pre-commit (log: ${TEST_ALL_DIR#$ROOT/}/lint.log)"
+        t0=$(date +%s)
+        rc=0
+        (lint) < /dev/null > "$TEST_ALL_DIR/lint.log" 2>&1 || rc=$?
+        cat "$TEST_ALL_DIR/lint.log"
+        if [ "$rc" = 0 ]; then p=1 f=0 note=''; else p=0 f=1 note='pre-commit found problems (above)'; fi
+        printf '%s\t%s\t%s\t%s\t0\t0\t%s\t%s\n' lint "$(python3 -c 'import sys; print("%d.%d.%d" % sys.version_info[:3])')" \
+            "$p" "$f" "$(elapsed "$t0")" "$note" >> "$TEST_ALL_DIR/table"
+    fi
     say "setting up Odoo ${series_list// /, }, $jobs at a time (logs: ${TEST_ALL_DIR#$ROOT/}/<series>.setup.log)"
     for s in $series_list; do
         if [ "$running" -ge "$jobs" ]; then wait -n || true; running=$((running - 1)); fi
@@ -574,7 +606,6 @@ test_all() {
     done
     wait || true
     say "set-up done in $(elapsed "$total0") s"
-    : > "$TEST_ALL_DIR/table"
     for s in $series_list; do
         log="$TEST_ALL_DIR/$s.log"
         if [ -f "$TEST_ALL_DIR/$s.setup-failed" ]; then
@@ -690,6 +721,9 @@ MSG
         rc=0
         "$PY" "$ROOT/dev/run_tests.py" "$@" || rc=$?
         exit "$rc"
+        ;;
+    lint)
+        lint
         ;;
     test-all)
         TEST_ALL_FAILED=1

@@ -84,7 +84,8 @@ def odoo_cmd(*args):
 
 
 def workers_args(workers=2):
-    """Options of a multi-process server: 16.0 renamed --longpolling-port to --gevent-port (18.0 dropped the old name)."""
+    """Options of a multi-process server: 16.0 renamed --longpolling-port to
+    --gevent-port (18.0 dropped the old name)."""
     option = '--gevent-port' if MAJOR >= 16 else '--longpolling-port'
     return ['--workers=%d' % workers, '%s=%d' % (option, free_port())]
 

@@ -95,7 +95,7 @@ class JwtProviderLoginAttempt(models.Model):
                  WHERE a.last_failure < {now} - %(lockout)s * interval '1 second' OR a.failures < %(limit)s
                 RETURNING failures
             """.format(now=NOW), {'key': key, 'lockout': lockout, 'limit': limit},
-               log_exceptions=False)  # a conflict is retried, not an error
+                       log_exceptions=False)  # a conflict is retried, not an error
             if not cr.fetchall():
                 cr.execute("""
                     SELECT GREATEST(1, CEIL(EXTRACT(EPOCH FROM last_failure + %s * interval '1 second' - {now})))

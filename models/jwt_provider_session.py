@@ -45,14 +45,14 @@ class JwtProviderSession(models.Model):
                          help='The token family of this login (technical).')
     user_agent = fields.Char(string='Device / app', readonly=True,
                              help="The User-Agent the app sent when it logged in.")
-    address = fields.Char(string='Address', readonly=True, help='The IP address the login came from.')
+    address = fields.Char(readonly=True, help='The IP address the login came from.')
     issued_at = fields.Datetime(string='Signed in', required=True, readonly=True)
     last_used = fields.Datetime(string='Last used', compute='_compute_from_tokens',
                                 help='Last request with one of its tokens, or last refresh.')
     expires_at = fields.Datetime(string='Expires', compute='_compute_from_tokens',
                                  help='When the session ends unless it is refreshed.')
     state = fields.Selection([('active', 'Active'), ('revoked', 'Revoked'), ('expired', 'Expired')],
-                             string='State', compute='_compute_from_tokens')
+                             compute='_compute_from_tokens')
     revoked_at = fields.Datetime(string='Revoked on', compute='_compute_from_tokens')
     revoked_reason = fields.Selection(REVOKED_REASONS, string='Revoked because', compute='_compute_from_tokens')
 

@@ -79,8 +79,9 @@ class ResConfigSettings(models.TransientModel):
         except KeyConfigError as e:
             where = _('ODOO_JWT_KEY in the server environment') if env_key else _('the stored key')
             values['jwt_key_problem'] = _(
-                'Unusable signing key (%s): %s. API logins and token checks answer 503 until it is fixed.'
-            ) % (where, e)
+                'Unusable signing key (%(where)s): %(problem)s.'
+                ' API logins and token checks answer 503 until it is fixed.'
+            ) % {'where': where, 'problem': e}
             return values
         except Exception as e:  # a key store of another addon (vault, KMS) failing
             values['jwt_key_problem'] = _('The signing key cannot be read: %s') % type(e).__name__
@@ -122,22 +123,24 @@ class ResConfigSettings(models.TransientModel):
             unit = self['jwt_%s_unit' % name] or 'seconds'
             seconds = amount * UNIT_SECONDS[unit]
             if seconds < minimum:
-                raise UserError(_('JWT settings: the %s must be at least 1 second (it is %s %s).')
-                                % (_(label), amount, _(unit)))
+                raise UserError(_('JWT settings: the %(setting)s must be at least 1 second'
+                                  ' (it is %(amount)s %(unit)s).')
+                                % {'setting': _(label), 'amount': amount, 'unit': _(unit)})
             if seconds > MAX_DURATION:
-                raise UserError(_('JWT settings: the %s cannot exceed 10 years (it is %s %s).')
-                                % (_(label), amount, _(unit)))
+                raise UserError(_('JWT settings: the %(setting)s cannot exceed 10 years (it is %(amount)s %(unit)s).')
+                                % {'setting': _(label), 'amount': amount, 'unit': _(unit)})
             values[name] = seconds
         for name, label, minimum, maximum in INTEGERS:
             value = self['jwt_' + name] or 0
             if not minimum <= value <= maximum:
-                raise UserError(_('JWT settings: the %s must be between %s and %s (it is %s).')
-                                % (_(label), minimum, maximum, value))
+                raise UserError(_('JWT settings: the %(setting)s must be between %(minimum)s and %(maximum)s'
+                                  ' (it is %(value)s).')
+                                % {'setting': _(label), 'minimum': minimum, 'maximum': maximum, 'value': value})
             values[name] = value
         return values
 
     def set_values(self):
-        super(ResConfigSettings, self).set_values()
+        res = super(ResConfigSettings, self).set_values()
         self._jwt_check_access()
         numbers = self._jwt_numeric_values()
         Key = self.env['jwt_provider.key']
@@ -154,6 +157,7 @@ class ResConfigSettings(models.TransientModel):
                 continue  # keep following the default: no parameter for an unchanged one
             if str(value) != current:
                 ICP.set_param(PARAM % name, str(value))
+        return res
 
     def action_jwt_generate_key(self):
         """Button: a new random HMAC secret; every token issued so far stops working.

@@ -8,9 +8,10 @@ from odoo import _, api, fields, models
 from odoo.exceptions import AccessDenied
 
 from .. import compat
+from ..exceptions import (
+    IncorrectCode, IncorrectLogin, SecondFactorRequired, SecondFactorUnsupported, SignupDisabled, SignupRefused
+)
 from ..tools import fold_login
-from ..exceptions import (IncorrectCode, IncorrectLogin, SecondFactorRequired,
-                          SecondFactorUnsupported, SignupDisabled, SignupRefused)
 
 _logger = logging.getLogger(__name__)
 

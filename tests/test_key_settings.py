@@ -7,8 +7,8 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from odoo.exceptions import AccessError, UserError
 
 from .. import compat
-from .common import JwtCase, post_install
 from ..exceptions import KeyConfigError
+from .common import JwtCase, post_install
 
 
 def pem(private):

@@ -2,8 +2,8 @@
 from odoo.exceptions import AccessDenied
 
 from .. import compat
-from .common import JwtCase, post_install
 from ..exceptions import LoginThrottled, SignupDisabled, SignupRefused
+from .common import JwtCase, post_install
 
 
 @post_install

@@ -132,7 +132,7 @@ class TestSecondFactorHttp(TotpMixin, common.HttpCase):
         secret = self.enable_totp(user)
         base = 'http://127.0.0.1:%s' % http_port()
         answer = self.opener.post(base + '/api/login', data={'email': 'tfa@example.com',
-                                                          'password': 'correct horse battery'}, timeout=30)
+                                                             'password': 'correct horse battery'}, timeout=30)
         self.assertEqual(answer.status_code, 401, answer.text)
         body = answer.json()
         self.assertEqual(set(body), {'data', 'success', 'message'})
@@ -143,11 +143,11 @@ class TestSecondFactorHttp(TotpMixin, common.HttpCase):
         answer = self.opener.post(base + '/api/login/totp', data={'ticket': ticket, 'code': wrong}, timeout=30)
         self.assertEqual(answer.status_code, 400, answer.text)
         answer = self.opener.post(base + '/api/login/totp', json={'ticket': ticket, 'code': totp_code(secret)},
-                               timeout=30)
+                                  timeout=30)
         self.assertEqual(answer.status_code, 200, answer.text)
         token = answer.json()['data']['token']
         me = self.opener.get(base + '/api/me', headers={'Authorization': 'Bearer ' + token}, timeout=30)
         self.assertEqual(me.json()['data']['id'], user.id)
         again = self.opener.post(base + '/api/login/totp', data={'ticket': ticket, 'code': totp_code(secret)},
-                              timeout=30)
+                                 timeout=30)
         self.assertEqual(again.status_code, 498, again.text)

@@ -10,7 +10,8 @@ import uuid
 
 import pytest
 import requests
-from openapi_check import openapi_checker, openapi_checked_answers  # noqa: F401
+
+from openapi_check import openapi_checked_answers, openapi_checker  # noqa: F401
 
 URL = os.environ.get('JWT_TEST_URL', 'http://127.0.0.1:8069')
 WORKERS_URL = os.environ.get('JWT_TEST_WORKERS_URL', URL)
@@ -40,7 +41,7 @@ class Admin(object):
         body = answer.json()
         if 'error' in body:
             raise RuntimeError('%s.%s: %s' % (model, method, body['error'].get('data', {}).get('message')
-                                               or body['error'].get('message')))
+                                              or body['error'].get('message')))
         return body.get('result')
 
     def set_param(self, key, value):

@@ -4,7 +4,7 @@ import os
 import pytest
 import requests
 
-from conftest import DB, URL, TIMEOUT, assert_envelope, bearer, login
+from conftest import DB, TIMEOUT, URL, assert_envelope, bearer, login
 
 SESSIONS = os.environ.get('JWT_TEST_SESSIONS', '')
 

@@ -11,7 +11,7 @@ import uuid
 import pytest
 import requests
 
-from conftest import URL, TIMEOUT, bearer
+from conftest import TIMEOUT, URL, bearer
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.join(ROOT, 'clients', 'python'))

@@ -205,7 +205,7 @@ def test_parallel_refresh_retries_within_the_grace_window(admin, params, server)
     within = time.time() - started
     assert within < GRACE, 'the retries took %.1f s, longer than the window: the test proves nothing' % within
     assert statuses(answers) == {200: 11}, [a.text[:200] if isinstance(a, requests.Response) else a
-                                           for a in answers]
+                                            for a in answers]
     pairs = {(a.json()['data']['token'], a.json()['data']['refresh_token']) for a in answers}
     assert len(pairs) == 1, 'the retries got %d different pairs' % len(pairs)
     token, refresh_token = pairs.pop()

@@ -276,11 +276,11 @@ def test_postgres_restart_under_load(admin):
             problem = None if status == 200 else unavailable_problem(status, headers, body)
         if problem:
             problems.append('%s (load, sent %s, answered %s): %s %s' % (server, sent, answered, problem,
-                                                                      body[:150]))
+                                                                        body[:150]))
     phases = ('before', 'stopping', 'down', 'starting', 'recovering', 'after')
     summary = 'outage %.1f s; %d direct probes; load answers sent per phase %s' % (
         (outage[1] or time.time()) - outage[0], len(probes), {phase: sum(1 for a in load.answers if a[1] == phase)
-                                             for phase in phases})
+                                                              for phase in phases})
     for server in SERVERS:
         assert sum(1 for p in probes if p[0] == server) >= 3, summary
     if problems:

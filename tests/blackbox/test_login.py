@@ -1,7 +1,7 @@
 """POST /api/login."""
 import requests
 
-from conftest import URL, TIMEOUT, assert_envelope, bearer
+from conftest import TIMEOUT, URL, assert_envelope, bearer
 
 
 def post(data=None, **kw):

@@ -5,7 +5,7 @@ import json
 import pytest
 import requests
 
-from conftest import URL, TIMEOUT, assert_envelope, bearer, login
+from conftest import TIMEOUT, URL, assert_envelope, bearer, login
 
 
 def me(headers=None, method='GET'):

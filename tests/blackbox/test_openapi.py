@@ -14,7 +14,7 @@ import pytest
 import requests
 
 import openapi_check
-from conftest import URL, TIMEOUT, bearer
+from conftest import TIMEOUT, URL, bearer
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 ERROR_STATUSES = {'400', '401', '404', '405', '413', '429', '498', '501', '503'}
@@ -59,7 +59,8 @@ def _declared_routes():
         with open(filename) as f:
             tree = ast.parse(f.read(), filename)
         for node in ast.walk(tree):
-            if not (isinstance(node, ast.Call) and getattr(node.func, 'attr', getattr(node.func, 'id', None)) == 'route'):
+            name = getattr(node.func, 'attr', getattr(node.func, 'id', None)) if isinstance(node, ast.Call) else None
+            if name != 'route':
                 continue
             keywords = {}
             for keyword in node.keywords:

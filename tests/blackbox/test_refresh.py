@@ -3,7 +3,7 @@ import time
 
 import requests
 
-from conftest import URL, TIMEOUT, assert_envelope, bearer
+from conftest import TIMEOUT, URL, assert_envelope, bearer
 
 
 def refresh(token, **kw):

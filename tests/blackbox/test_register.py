@@ -5,7 +5,7 @@ import uuid
 import pytest
 import requests
 
-from conftest import URL, TIMEOUT, assert_envelope, bearer
+from conftest import TIMEOUT, URL, assert_envelope, bearer
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ import itertools
 import pytest
 import requests
 
-from conftest import URL, TIMEOUT
+from conftest import TIMEOUT, URL
 
 PATHS = ['/api/login', '/api/register', '/api/refresh', '/api/me', '/api/logout', '/api/ping',
          '/example/jwt/whoami', '/example/helpers/whoami', '/web/avatar/1']

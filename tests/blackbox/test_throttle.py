@@ -3,7 +3,7 @@ import time
 
 import requests
 
-from conftest import WORKERS_URL, TIMEOUT, assert_envelope
+from conftest import TIMEOUT, WORKERS_URL, assert_envelope
 
 
 def attempt(user, password, url=WORKERS_URL):

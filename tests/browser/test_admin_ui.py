@@ -94,7 +94,7 @@ class Rpc(object):
         body = answer.json()
         if 'error' in body:
             raise RuntimeError('%s.%s: %s' % (model, method, body['error'].get('data', {}).get('message')
-                                               or body['error'].get('message')))
+                                              or body['error'].get('message')))
         return body.get('result')
 
     def param(self, name):
@@ -358,7 +358,8 @@ def assert_fits(element):
     """``element`` and its text stay inside their setting box and the window."""
     fits = element.evaluate("""e => {
         const r = e.getBoundingClientRect(), s = e.closest('.o_setting_box').getBoundingClientRect();
-        const text = [...e.querySelectorAll('*')].reduce((right, c) => Math.max(right, c.getBoundingClientRect().right), r.right);
+        const text = [...e.querySelectorAll('*')].reduce(
+            (right, c) => Math.max(right, c.getBoundingClientRect().right), r.right);
         return {right: r.right, text: text, box: s.right, page: document.documentElement.clientWidth,
                 scroll: e.scrollWidth, width: e.clientWidth};
     }""")
