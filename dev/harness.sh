@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The project's harness: virtualenv, Odoo, a private PostgreSQL, databases.
-#   dev/harness.sh run | test | test-all | lint | bench | fuzz | setup | stop | clean [ARGS...]
+#   dev/harness.sh run | test | test-all | lint | pot | bench | fuzz | setup | stop | clean [ARGS...]
 # Everything it builds lives in git-ignored folders (.state/, .venv-*/) and is
 # reused on the next call; a half-built piece is detected and rebuilt.
 # Which Odoo: the 11.0 wheels by default; ODOO_VERSION=12.0 ... 19.0 unpacks
@@ -295,6 +295,32 @@ setup_browser() {
     echo "$want" > "$marker"
 }
 
+# --- translation template ---------------------------------------------------------
+# i18n/jwt_provider.pot is the union of the series' exports (views differ by era):
+# `make pot` adds this series' terms (11.0 and 19.0 cover both eras; delete the
+# file first to drop stale ones). tests/test_i18n.py checks it on every series.
+pot() {
+    setup
+    setup_run_db
+    apt_install msgcat gettext || die "make pot needs gettext's msgcat"
+    local tmp; tmp=$(mktemp -d)
+    local addons="${ODOO_ADDONS_PATH:-$ADDONS_PATH}"
+    echo "from odoo.addons.jwt_provider import compat; open('$tmp/new.pot', 'wb').write(compat.export_pot(env, 'jwt_provider'))" \
+        | ODOO_PRELOAD_ADDONS=no PYTHONPATH="${ODOO_SRC:+$ODOO_SRC}" "$PY" "$ROOT/dev/odoo" --addons-path="$addons" shell \
+            -d "$RUN_DB" --data-dir="$DATA_DIR" --db_host=127.0.0.1 --db_port="$(pg_port)" --db_user="$PG_ROLE" \
+            --no-http --log-level=warn > "$LOGS/pot.log" 2>&1 || { tail -n 15 "$LOGS/pot.log" >&2; die "exporting the terms failed"; }
+    [ -s "$tmp/new.pot" ] || { tail -n 15 "$LOGS/pot.log" >&2; die "Odoo exported no terms"; }
+    mkdir -p "$ROOT/i18n"
+    if [ -f "$ROOT/i18n/jwt_provider.pot" ]; then
+        msgcat --use-first -o "$tmp/merged.pot" "$ROOT/i18n/jwt_provider.pot" "$tmp/new.pot"
+        mv "$tmp/merged.pot" "$ROOT/i18n/jwt_provider.pot"
+    else
+        mv "$tmp/new.pot" "$ROOT/i18n/jwt_provider.pot"
+    fi
+    rm -rf "$tmp"
+    say "i18n/jwt_provider.pot: $(grep -c '^msgid ' "$ROOT/i18n/jwt_provider.pot") entries with Odoo $SERIES's terms"
+}
+
 # --- lint -------------------------------------------------------------------------
 # OCA's usual checks (.pre-commit-config.yaml: isort, flake8, pylint-odoo) through
 # pre-commit, from a virtualenv of its own; the hooks' environments live in
@@ -447,7 +473,9 @@ stop_pg() {
 # --- Odoo ---------------------------------------------------------------------
 setup_addons() {
     mkdir -p "$ADDONS_LINKS"
-    ln -sfn "$ROOT" "$ADDONS_LINKS/jwt_provider"
+    # A copy of the addon as it ships, not a link to the clone: Odoo walks a
+    # module's folder, and the clone holds .state/ and the virtualenvs.
+    "$PY" "$ROOT/dev/sync_addon.py" "$ROOT" "$ADDONS_LINKS/jwt_provider" || die "could not copy the addon to ${ADDONS_LINKS#$ROOT/}"
     ln -sfn "$ROOT/examples/jwt_provider_example" "$ADDONS_LINKS/jwt_provider_example"
     ADDONS_PATH="$ADDONS_LINKS"
     if [ "$SOURCE" != wheels ]; then
@@ -724,6 +752,9 @@ MSG
         ;;
     lint)
         lint
+        ;;
+    pot)
+        pot
         ;;
     test-all)
         TEST_ALL_FAILED=1
