@@ -51,3 +51,12 @@ def test_doubled_slashes_are_not_redirected(path):
     assert answer.json()['success'] is False
     big = requests.put(URL + path, data=b'x' * (2 << 20), timeout=TIMEOUT, allow_redirects=False)
     assert big.status_code == 413, (big.status_code, big.text[:200])
+
+
+@pytest.mark.parametrize('csrf_token', [True, 1, None, [], {}])
+def test_csrf_token_of_another_json_type(csrf_token):
+    """Odoo's CSRF check reads ``csrf_token`` as a string; a JSON body merged
+    into the arguments could hand it anything (found by make fuzz on 19.0)."""
+    for method in ('PUT', 'POST'):
+        answer = requests.request(method, URL + '/web/avatar/1', json={'csrf_token': csrf_token}, timeout=TIMEOUT)
+        assert answer.status_code < 500, (method, csrf_token, answer.status_code, answer.text[:200])
