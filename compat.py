@@ -130,14 +130,3 @@ def ensure_unique_index(model, column):
     ``_sql_constraints`` named it up to 18.0 (19.0 ignores those); for ``init()``."""
     model.env.cr.execute('CREATE UNIQUE INDEX IF NOT EXISTS "{table}_{column}_unique" ON "{table}" ("{column}")'
                          .format(table=model._table, column=column))
-
-
-def export_pot(env, module):
-    """The translation template of ``module`` as Odoo exports it, as bytes
-    (``trans_export`` takes a cursor up to 18.0, an env from 19.0)."""
-    import io
-
-    from odoo.tools.translate import trans_export
-    buffer = io.BytesIO()
-    trans_export(None, [module], buffer, 'po', env if ODOO_VERSION >= 19 else env.cr)
-    return buffer.getvalue()

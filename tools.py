@@ -107,6 +107,17 @@ def is_json(httprequest):
     return httprequest.mimetype in JSON_MIMETYPES
 
 
+def body_arguments(body):
+    """``body``'s fields without those Odoo's dispatch reserves: ``self`` (the
+    controller's own argument), ``session_id``, and a ``csrf_token`` that is not
+    a string (Odoo's CSRF check reads it as one, as a form field always is)."""
+    body.pop('self', None)
+    body.pop('session_id', None)
+    if not isinstance(body.get('csrf_token', ''), str):
+        body.pop('csrf_token')
+    return body
+
+
 def read_json_body(httprequest, limit):
     """The request's JSON object body as a dict; ``BadRequestBody`` or
     ``BodyTooLarge`` for anything else (not UTF-8, not an object, too deep,

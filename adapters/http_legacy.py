@@ -25,7 +25,7 @@ from odoo.sql_db import PoolError
 
 from ..exceptions import BodyTooLarge, ServiceUnavailable
 from ..models.ir_http import API_PREFIX, JwtAnswer, JwtResponse, exception_envelope
-from ..tools import api_slot, bearer_token, check_body_size, is_json, read_json_body, token_db_claim
+from ..tools import api_slot, bearer_token, body_arguments, check_body_size, is_json, read_json_body, token_db_claim
 
 
 class ApiHttpRequest(http.HttpRequest):
@@ -224,6 +224,4 @@ class IrHttp(models.AbstractModel):
                 body.update(httprequest.files)
             except werkzeug.exceptions.RequestEntityTooLarge:
                 raise BodyTooLarge('form over %d bytes' % limit)
-        body.pop('session_id', None)
-        params.update(body)
-        params.pop('self', None)
+        params.update(body_arguments(body))

@@ -29,7 +29,7 @@ from odoo.sql_db import PoolError
 
 from ..exceptions import ServiceUnavailable
 from ..models.ir_http import API_PREFIX, exception_envelope
-from ..tools import api_slot, bearer_token, check_body_size, is_json, read_json_body, token_db_claim
+from ..tools import api_slot, bearer_token, body_arguments, check_body_size, is_json, read_json_body, token_db_claim
 
 
 def _token_db(httprequest):
@@ -166,11 +166,4 @@ class IrHttp(models.AbstractModel):
     def _jwt_era_read_body(cls, limit):
         check_body_size(request.httprequest, limit)
         if is_json(request.httprequest):
-            body = read_json_body(request.httprequest, limit)
-            body.pop('self', None)
-            body.pop('session_id', None)
-            if not isinstance(body.get('csrf_token', ''), str):
-                # Odoo's CSRF check reads it from the arguments as a string (a
-                # form field always is): a JSON true or number made it raise.
-                body.pop('csrf_token')
-            request.jwt_json_body = body
+            request.jwt_json_body = body_arguments(read_json_body(request.httprequest, limit))

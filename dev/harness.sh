@@ -305,7 +305,7 @@ pot() {
     apt_install msgcat gettext || die "make pot needs gettext's msgcat"
     local tmp; tmp=$(mktemp -d)
     local addons="${ODOO_ADDONS_PATH:-$ADDONS_PATH}"
-    echo "from odoo.addons.jwt_provider import compat; open('$tmp/new.pot', 'wb').write(compat.export_pot(env, 'jwt_provider'))" \
+    echo "from odoo.addons.jwt_provider.tests.common import export_pot; open('$tmp/new.pot', 'wb').write(export_pot(env, 'jwt_provider'))" \
         | ODOO_PRELOAD_ADDONS=no PYTHONPATH="${ODOO_SRC:+$ODOO_SRC}" "$PY" "$ROOT/dev/odoo" --addons-path="$addons" shell \
             -d "$RUN_DB" --data-dir="$DATA_DIR" --db_host=127.0.0.1 --db_port="$(pg_port)" --db_user="$PG_ROLE" \
             --no-http --log-level=warn > "$LOGS/pot.log" 2>&1 || { tail -n 15 "$LOGS/pot.log" >&2; die "exporting the terms failed"; }

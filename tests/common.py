@@ -1,5 +1,6 @@
 """Shared fixtures of the Odoo tests: users, and tokens crafted with the real key."""
 import datetime
+import io
 import secrets
 
 import jwt
@@ -21,6 +22,16 @@ def post_install(cls):
     if hasattr(common, 'tagged') and compat.ODOO_VERSION >= 12:
         return common.tagged('post_install', '-at_install')(cls)
     return common.at_install(False)(common.post_install(True)(cls))
+
+
+def export_pot(env, module):
+    """The translation template of ``module`` as Odoo exports it, as bytes
+    (``trans_export`` takes a cursor up to 18.0, an env from 19.0); also
+    what ``make pot`` writes."""
+    from odoo.tools.translate import trans_export
+    buffer = io.BytesIO()
+    trans_export(None, [module], buffer, 'po', env if compat.ODOO_VERSION >= 19 else env.cr)
+    return buffer.getvalue()
 
 
 def http_port():

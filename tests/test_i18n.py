@@ -3,7 +3,7 @@ import ast
 import os
 
 from .. import compat
-from .common import JwtCase, post_install
+from .common import JwtCase, export_pot, post_install
 
 POT = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 'i18n', 'jwt_provider.pot')
 
@@ -30,7 +30,7 @@ class TestTranslationTemplate(JwtCase):
     def test_template_holds_every_exported_term(self):
         """Views differ between eras, so the template is the union of the series'
         exports (make pot on 11.0 and 19.0): each series' terms must be in it."""
-        exported = msgids(compat.export_pot(self.env, 'jwt_provider').decode('utf-8'))
+        exported = msgids(export_pot(self.env, 'jwt_provider').decode('utf-8'))
         self.assertTrue(exported, 'Odoo exported no term of jwt_provider')
         with open(POT, encoding='utf-8') as f:
             missing = exported - msgids(f.read())
