@@ -5,7 +5,7 @@ addon calls these helpers and never looks at the Odoo version.
 """
 import datetime
 
-from odoo import SUPERUSER_ID, fields, release
+from odoo import SUPERUSER_ID, exceptions, fields, release
 
 ODOO_VERSION = release.version_info[0]
 # What 14.0+ pass to _check_credentials for a login typed by a person: with
@@ -16,6 +16,11 @@ _INTERACTIVE = {'interactive': True}
 # The administrator's "free sign-up" setting: 11.0's boolean, 12.0+'s scope.
 SIGNUP_PARAM = ('auth_signup.allow_uninvited', 'True') if ODOO_VERSION < 12 else \
     ('auth_signup.invitation_scope', 'b2c')
+
+
+# Odoo's exceptions written for users: 11.0-13.0 derive them (AccessError,
+# MissingError, ValidationError, ...) from except_orm, 13.0+ from UserError.
+USER_ERRORS = tuple(cls for cls in (exceptions.UserError, getattr(exceptions, 'except_orm', None)) if cls)
 
 
 def check_password(user, password):

@@ -89,6 +89,18 @@ class BodyTooLarge(JwtError):
     message = 'Request body too large'
 
 
+class BodyTimeout(JwtError):
+    """The client did not send its whole body in time (``tools.BODY_READ_TIMEOUT``)."""
+    code = 408
+    message = 'Request body not received in time'
+
+
+class BodyIncomplete(JwtError):
+    """The client closed the connection before sending the body it announced."""
+    code = 400
+    message = 'Request body incomplete'
+
+
 class SecondFactorUnsupported(JwtError):
     """The user's second factor is not one the API can check (only TOTP is)."""
     code = 403

@@ -6,17 +6,23 @@ adapters (``adapters/``) and ``models/ir_http.py`` can both rely on it.
 import base64
 import binascii
 import contextlib
+import io
 import json
+import os
 import re
+import select
+import socket
 import threading
+import time
 import unicodedata
 
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from .exceptions import BadRequestBody, BodyTooLarge
+from .exceptions import BadRequestBody, BodyIncomplete, BodyTimeout, BodyTooLarge
 
 # A token is a few hundred bytes; anything far larger is refused before parsing.
 MAX_TOKEN_LENGTH = 4096
+API_PREFIX = '/api/'
 # API bodies are a few fields; deeper JSON is refused before the parser
 # recurses (a deep enough document overflows a worker thread's C stack).
 MAX_JSON_DEPTH = 32
@@ -179,3 +185,103 @@ def api_slot(unavailable):
         yield
     finally:
         slots.release()
+
+
+# -- reading a body before a slot or a cursor is taken ----------------------------
+# A client that sends its body slowly must hold no API slot and no database
+# connection: API requests read their whole body first, within this many seconds.
+BODY_READ_TIMEOUT = int(os.environ.get('ODOO_JWT_BODY_TIMEOUT') or 30)
+_BODY_LIMITS = {}  # database -> the last ``max_body_size`` read there
+
+
+def remember_body_limit(db, limit):
+    _BODY_LIMITS[db] = limit
+    return limit
+
+
+def known_body_limit(db, default):
+    """The body limit last read in ``db``'s settings (it needs a cursor to read)."""
+    return _BODY_LIMITS.get(db, default)
+
+
+def _werkzeug_request(httprequest):
+    # 16.0+ wrap werkzeug's request in odoo.http.HTTPRequest, whose environ is a filtered copy.
+    return getattr(httprequest, '_HTTPRequest__wrapped', httprequest)
+
+
+def _client_socket(environ):
+    sock = environ.get('werkzeug.socket')  # Werkzeug 2.0+'s development server
+    if sock is None:  # older: wsgi.input is the connection's buffered reader
+        sock = getattr(getattr(environ.get('wsgi.input'), 'raw', None), '_sock', None)
+    return sock if isinstance(sock, socket.socket) else None
+
+
+def prefetch_body(httprequest, limit, timeout=BODY_READ_TIMEOUT):
+    """Read the body of ``httprequest`` into memory, within ``timeout`` seconds.
+
+    Only a body whose ``Content-Length`` is at most ``limit`` is read; a larger
+    or chunked one is left to the checks that run inside the request (413).
+    Odoo and Werkzeug then parse the copy as they would the connection.
+    ``BodyTimeout`` (408) or ``BodyIncomplete`` (400) when the client is too
+    slow or hangs up.
+    """
+    request = _werkzeug_request(httprequest)
+    environ = request.environ
+    length = request.content_length
+    if not length or length > limit or 'stream' in request.__dict__ \
+            or 'chunked' in environ.get('HTTP_TRANSFER_ENCODING', '').lower():
+        return
+    stream = environ['wsgi.input']
+    sock = _client_socket(environ)
+    read1 = getattr(stream, 'read1', None)
+    if sock is None or read1 is None:  # another server: no deadline to enforce here
+        data = b''
+        while len(data) < length:
+            chunk = stream.read(length - len(data))
+            if not chunk:
+                raise BodyIncomplete('%d of %d bytes' % (len(data), length))
+            data += chunk
+        environ['wsgi.input'] = io.BytesIO(data)
+        return
+    # Without blocking: the socket then never times out, which would leave it
+    # unreadable for the server's own clean-up after our 408.
+    previous = sock.gettimeout()
+    deadline = time.monotonic() + timeout
+    chunks, received = [], 0
+    try:
+        sock.setblocking(False)
+        while received < length:
+            chunk = read1(min(length - received, 65536))  # what is buffered or has arrived
+            if not chunk:
+                left = deadline - time.monotonic()
+                wait = left if previous is None else min(left, previous)  # prefork keeps its shorter limit
+                if wait <= 0 or not select.select([sock], [], [], wait)[0]:
+                    raise BodyTimeout('%d of %d bytes after %.0f s' % (received, length, timeout - left))
+                chunk = read1(min(length - received, 65536))
+                if not chunk:  # readable, yet nothing: the client closed
+                    raise BodyIncomplete('%d of %d bytes' % (received, length))
+            chunks.append(chunk)
+            received += len(chunk)
+    except (OSError, ValueError) as e:  # reset by the client, or a closed file
+        raise BodyIncomplete('%d of %d bytes: %s' % (received, length, type(e).__name__))
+    finally:
+        try:
+            sock.settimeout(previous)
+        except OSError:
+            pass
+    environ['wsgi.input'] = io.BytesIO(b''.join(chunks))
+
+
+def check_form_encoding(httprequest, limit):
+    """Refuse a URL-encoded form that is not text in its charset (400): Werkzeug
+    3 reports that as 413, older ones replace the bytes, losing the field."""
+    if httprequest.mimetype != 'application/x-www-form-urlencoded':
+        return
+    try:
+        data = httprequest.get_data()  # cached: the form is parsed from this copy
+    except RequestEntityTooLarge:
+        raise BodyTooLarge('form over %d bytes' % limit)
+    try:
+        data.decode(httprequest.mimetype_params.get('charset') or 'utf-8')
+    except (UnicodeDecodeError, LookupError):
+        raise BadRequestBody('form not in its charset', message='Invalid form body: not UTF-8 text')

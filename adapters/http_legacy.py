@@ -1,13 +1,15 @@
 """HTTP adapter for Odoo 11.0 - 15.0 (``odoo.http.Root`` and request classes).
 
 Two hooks of ``Root`` are needed because they run before any model is
-reachable; both act only on requests for this addon's routes on databases
+reachable; both first ask ``api_route.api_routing`` whether the request is
+for one of the addon's routes (or an ``auth='jwt'`` route) on a database
 where it is installed, and leave every other request to Odoo untouched:
 
 - ``get_request``: Odoo reads every ``application/json`` body as JSON-RPC, so
   a plain JSON object sent to a ``type='http'`` API route fails. API routes
-  get an ``ApiHttpRequest`` instead, whose body is read (bounded) once the
-  database is reachable, by ``_jwt_era_read_body``.
+  get an ``ApiHttpRequest`` (``ApiJsonRequest`` for ``type='json'``) instead,
+  whose body is read before it waits for an API slot, and parsed (bounded)
+  once the database is reachable, by ``_jwt_era_read_body``.
 - ``setup_db``: a bearer token names its database (``db`` claim), which saves
   Odoo's database listing and serves multi-database servers without a
   dbfilter; the token is then verified there as usual.
@@ -20,37 +22,48 @@ import werkzeug.wrappers
 
 from odoo import http, models
 from odoo.http import request
-from odoo.modules.registry import Registry
 from odoo.sql_db import PoolError
 
-from ..exceptions import BodyTooLarge, ServiceUnavailable
-from ..models.ir_http import API_PREFIX, JwtAnswer, JwtResponse, exception_envelope
-from ..tools import api_slot, bearer_token, body_arguments, check_body_size, is_json, read_json_body, token_db_claim
+from ..answers import JwtAnswer, JwtResponse
+from ..exceptions import BodyTooLarge, JwtError, ServiceUnavailable
+from ..models.jwt_provider_key import DEFAULTS
+from ..request_state import JwtRequestState, jwt_state
+from ..tools import (API_PREFIX, api_slot, body_arguments, check_body_size, is_json, known_body_limit,
+                     prefetch_body, read_json_body)
+from .api_route import addon_registry, api_routing, early_answer, token_db
+
+DATABASE_ERRORS = (psycopg2.Error, PoolError)
 
 
-class ApiHttpRequest(http.HttpRequest):
-    """The request of an API route: query parameters now, the body later."""
+class _ApiRequest(object):
+    """What both API request classes add to Odoo's: the body read before an
+    API slot is taken, the slot held until the request ends, early answers."""
 
-    def __init__(self, httprequest, routing, token_db=None):
+    def _jwt_init(self, httprequest, state, registry):
         http.WebRequest.__init__(self, httprequest)
         self.params = collections.OrderedDict(httprequest.args)
         self.params.pop('session_id', None)
-        self.jwt_routing = routing
-        self.jwt_token_db = token_db
+        self.jwt_state = state
+        self._jwt_registry = registry
 
     def __enter__(self):
+        try:
+            # The body first: a slow client must hold neither a slot nor a connection.
+            prefetch_body(self.httprequest, known_body_limit(self._jwt_registry.db_name, DEFAULTS['max_body_size']))
+        except JwtError as e:
+            raise self._jwt_early(e)
         # Wait for an API slot before the first database connection is taken.
-        self._jwt_slot = api_slot(lambda: self._jwt_unavailable('no free API slot'))
+        self._jwt_slot = api_slot(lambda: self._jwt_early(ServiceUnavailable('no free API slot')))
         self._jwt_slot.__enter__()
         try:
-            return super(ApiHttpRequest, self).__enter__()
+            return super(_ApiRequest, self).__enter__()
         except BaseException:
             self._jwt_slot.__exit__(None, None, None)
             raise
 
     def __exit__(self, exc_type, exc_value, traceback):
         try:
-            super(ApiHttpRequest, self).__exit__(exc_type, exc_value, traceback)
+            super(_ApiRequest, self).__exit__(exc_type, exc_value, traceback)
         except DATABASE_ERRORS as e:
             # The commit (or closing the cursor) failed on a lost connection:
             # what the endpoint answered did not happen, so the client retries.
@@ -60,36 +73,45 @@ class ApiHttpRequest(http.HttpRequest):
         if isinstance(exc_value, DATABASE_ERRORS):
             # Odoo's dispatch lets these escape as a 500 page (e.g. the
             # connection is lost while it checks the registry): a 503 instead.
-            raise self._jwt_unavailable(type(exc_value).__name__)
+            raise self._jwt_early(ServiceUnavailable(type(exc_value).__name__))
         return False  # exceptions propagate
 
-    def _jwt_unavailable(self, reason):
-        """A 503 to raise from ``__enter__``/``__exit__``, where this request
-        is not current: Odoo's ``Response`` reads the current request (15.0)."""
+    def _jwt_early(self, exception):
+        """A ``JwtAnswer`` to raise from ``__enter__``/``__exit__``, where this
+        request is not current: Odoo's ``Response`` reads the current request (15.0)."""
         http._request_stack.push(self)
         try:
-            return JwtAnswer(exception_envelope(ServiceUnavailable(reason)))
+            return JwtAnswer(early_answer(self._jwt_registry, self.jwt_state.routing, exception))
         finally:
             http._request_stack.pop()
 
     def _handle_exception(self, exception):
+        if self.endpoint is not None:  # JsonRequest.dispatch: the endpoint raised
+            return self._jwt_registry['ir.http']._handle_exception(exception)
         # Reached without ir.http: the database was unreachable (a token named
         # it, so the addon is there) or no database serves the path.
         self._failed = exception
-        if self.jwt_token_db and isinstance(exception, werkzeug.exceptions.NotFound):
-            exception = ServiceUnavailable('database %s unreachable' % self.jwt_token_db)
-        return exception_envelope(exception)
+        if self.jwt_state.token_db and isinstance(exception, werkzeug.exceptions.NotFound):
+            exception = ServiceUnavailable('database %s unreachable' % self.jwt_state.token_db)
+        return early_answer(self._jwt_registry, self.jwt_state.routing, exception)
 
 
-DATABASE_ERRORS = (psycopg2.Error, PoolError)
+class ApiHttpRequest(_ApiRequest, http.HttpRequest):
+    """A ``type='http'`` API route's request: query parameters now, the body later."""
+
+    def __init__(self, httprequest, state, registry):
+        self._jwt_init(httprequest, state, registry)
 
 
-def _addon_registry(db):
-    """The registry of ``db`` if it is loaded and has this addon, else ``None``."""
-    registry = Registry.registries.get(db) if db else None
-    if registry is None or not hasattr(registry['ir.http'], '_jwt_before_auth'):
-        return None
-    return registry
+class ApiJsonRequest(_ApiRequest, http.JsonRequest):
+    """A ``type='json'`` API route's request: JSON-RPC read by
+    ``_jwt_era_read_body`` once the size limit is known, without JSONP."""
+
+    def __init__(self, httprequest, state, registry):
+        self._jwt_init(httprequest, state, registry)
+        self.params = {}
+        self.jsonrequest = {}
+        self.jsonp = self.jsonp_handler = None
 
 
 class _RoutingMapRequest(object):
@@ -109,25 +131,22 @@ def _routing_map(registry):
         http._request_stack.pop()
 
 
-def _api_routing(registry, httprequest):
-    """The routing of the API route ``httprequest`` targets, ``{}`` for an
-    unrouted path under ``/api/``, ``None`` for anything else."""
-    ir_http = registry['ir.http']
-    try:
-        rule, _args = _routing_map(registry).bind_to_environ(httprequest.environ).match(return_rule=True)
-        routing = rule.endpoint.routing
-    except Exception:  # no route, wrong method, redirect: Odoo answers as usual
-        return {} if httprequest.path.startswith(API_PREFIX) else None
-    if ir_http._jwt_is_api_route(routing) or httprequest.path.startswith(API_PREFIX):
-        return routing
-    return None
+def _rules(registry):
+    return ((rule.rule, rule.endpoint) for rule in _routing_map(registry).iter_rules())
 
 
-def _token_db(httprequest):
-    db = token_db_claim(bearer_token(httprequest.headers))
-    if _addon_registry(db) is None:
-        return None
-    return db if http.db_filter([db], httprequest=httprequest) else None
+def _routing(registry, httprequest):
+    """The routing of the addon's route ``httprequest`` targets, ``{}`` for a
+    path under ``/api/`` that no route of the database serves, else ``None``."""
+    routing = api_routing(registry, httprequest, _rules)
+    if routing is None and httprequest.path.startswith(API_PREFIX):
+        try:
+            _routing_map(registry).bind_to_environ(httprequest.environ).match()
+        except werkzeug.exceptions.NotFound:
+            return {}
+        except Exception:  # another addon's route, a wrong method: Odoo answers
+            return None
+    return routing
 
 
 _setup_db = http.Root.setup_db
@@ -136,20 +155,24 @@ _get_request = http.Root.get_request
 
 def setup_db(self, httprequest):
     if not httprequest.session.db:
-        db = _token_db(httprequest)
-        if db:
+        db = token_db(httprequest, lambda db: http.db_filter([db], httprequest=httprequest))
+        routing = _routing(addon_registry(db), httprequest) if db else None
+        if routing is not None:
             httprequest.session.db = db
-            httprequest.jwt_token_db = db
+            httprequest.jwt_state = JwtRequestState(routing, token_db=db)
             return
     _setup_db(self, httprequest)
 
 
 def get_request(self, httprequest):
-    registry = _addon_registry(httprequest.session.db)
-    if registry is not None:
-        routing = _api_routing(registry, httprequest)
-        if routing is not None:
-            return ApiHttpRequest(httprequest, routing, getattr(httprequest, 'jwt_token_db', None))
+    state = getattr(httprequest, 'jwt_state', None)
+    registry = addon_registry(httprequest.session.db)
+    if state is None and registry is not None:
+        routing = _routing(registry, httprequest)
+        state = JwtRequestState(routing) if routing is not None else None
+    if state is not None and registry is not None:
+        cls = ApiJsonRequest if state.jsonrpc else ApiHttpRequest
+        return cls(httprequest, state, registry)
     return _get_request(self, httprequest)
 
 
@@ -165,15 +188,18 @@ class IrHttp(models.AbstractModel):
         # 11.0-13.0 pass the auth method, 14.0/15.0 the endpoint. Checked here
         # rather than in _dispatch: http_routing authenticates in its own
         # _dispatch, before any inner override runs.
-        routing = getattr(request, 'jwt_routing', None)  # request is a proxy: no isinstance()
-        if routing is not None:
-            cls._jwt_before_auth(routing)
+        # 11.0-13.0 set request.endpoint only after authenticating: the
+        # routing comes from get_request, which matched Odoo's own map.
+        state = jwt_state(request, create=False)
+        if state is not None and state.routing:
+            cls._jwt_before_auth(state.routing)
         return super(IrHttp, cls)._authenticate(*args, **kwargs)
 
     @classmethod
     def _dispatch(cls):
         response = super(IrHttp, cls)._dispatch()
-        if getattr(request, 'jwt_stateless', False) or isinstance(response, JwtResponse):
+        state = jwt_state(request, create=False)
+        if (state is not None and state.stateless) or isinstance(response, JwtResponse):
             if not request._failed:
                 cls._jwt_after_endpoint(response)
             response = cls._jwt_stateless_response(response)
@@ -213,9 +239,15 @@ class IrHttp(models.AbstractModel):
         params = request.params
         # A client field named "self" would collide with the controller's own argument.
         params.pop('self', None)
-        if getattr(request, 'jwt_routing', None) is None:
+        state = jwt_state(request, create=False)
+        if state is None or not state.routing:
             return
         check_body_size(httprequest, limit)
+        if state.jsonrpc:  # as JsonRequest reads it, once the size is known
+            request.jsonrequest = state.json_body = read_json_body(httprequest, limit)
+            request.params = dict(request.jsonrequest.get('params') or {})
+            request.params.pop('context', None)
+            return
         if is_json(httprequest):
             body = read_json_body(httprequest, limit)
         else:

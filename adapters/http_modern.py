@@ -6,17 +6,18 @@ The request model of 16.0 offers what the legacy adapter had to patch:
 arguments, and ``session.can_save`` keeps token requests stateless.
 
 Three small patches of ``odoo.http.Request`` remain, for what happens before
-a database (and so ``ir.http``) is reachable; each acts only on this addon's
-requests:
+a database cursor (and so ``ir.http``) is taken. Each first asks
+``api_route.api_routing`` whether the request is for one of the addon's
+routes (or an ``auth='jwt'`` route) on a database where it is installed, and
+leaves every other request to Odoo untouched:
 
 - ``_get_session_and_dbname``: as in the legacy adapter, a bearer token names
   its database, which spares Odoo's database listing and serves
-  multi-database servers without a dbfilter. Only requests without a session
-  cookie whose token names a loaded database that has this addon.
+  multi-database servers without a dbfilter.
 - ``_serve_nodb``: when such a database is unreachable, a 503 in the envelope
   instead of a 404 page.
-- ``_serve_db``: requests under ``/api/`` or routed by a token wait for an
-  API slot (``tools.api_slot``) before taking a database connection.
+- ``_serve_db``: the body is read first (``tools.prefetch_body``), then the
+  request waits for an API slot (``tools.api_slot``), then Odoo takes its cursor.
 """
 import psycopg2
 from werkzeug.exceptions import NotFound
@@ -24,27 +25,35 @@ from werkzeug.routing import RequestRedirect
 
 from odoo import http, models
 from odoo.http import request
-from odoo.modules.registry import Registry
 from odoo.sql_db import PoolError
 
-from ..exceptions import ServiceUnavailable
-from ..models.ir_http import API_PREFIX, exception_envelope
-from ..tools import api_slot, bearer_token, body_arguments, check_body_size, is_json, read_json_body, token_db_claim
-
-
-def _token_db(httprequest):
-    if 'session_id' in httprequest.cookies:
-        return None
-    db = token_db_claim(bearer_token(httprequest.headers))
-    registry = Registry.registries.get(db) if db else None
-    if registry is None or not hasattr(registry['ir.http'], '_jwt_before_auth'):
-        return None
-    return db if http.db_filter([db], host=httprequest.environ.get('HTTP_HOST')) else None
-
+from ..exceptions import JwtError, ServiceUnavailable
+from ..models.jwt_provider_key import DEFAULTS
+from ..request_state import jwt_state
+from ..tools import (API_PREFIX, api_slot, body_arguments, check_body_size, is_json, known_body_limit,
+                     prefetch_body, read_json_body)
+from .api_route import addon_registry, api_routing, early_answer, token_db
 
 _get_session_and_dbname = http.Request._get_session_and_dbname
 _serve_nodb = http.Request._serve_nodb
 _serve_db = http.Request._serve_db
+
+
+def _generate_rules(registry):
+    """``(url, endpoint)`` of every route of ``registry``'s modules, as Odoo's ``routing_map`` builds them."""
+    from odoo.tools import config
+    wide = getattr(getattr(http.odoo, 'conf', None), 'server_wide_modules', None) or config['server_wide_modules']
+    modules = sorted(set(registry._init_modules).union(wide))
+    return http._generate_routing_rules(modules, False, registry['ir.http']._get_converters())
+
+
+def _routing(self):
+    """The routing of the addon's route this request targets, or ``None``."""
+    state = jwt_state(self, create=False)
+    if state is not None and state.routing is not None:
+        return state.routing
+    registry = addon_registry(self.db)
+    return api_routing(registry, self.httprequest, _generate_rules) if registry is not None else None
 
 
 class _NoApiSlot(Exception):
@@ -52,8 +61,11 @@ class _NoApiSlot(Exception):
 
 
 def get_session_and_dbname(self):
-    db = _token_db(self.httprequest)
-    if db is None:
+    db = None if 'session_id' in self.httprequest.cookies else token_db(
+        self.httprequest, lambda db: http.db_filter([db], host=self.httprequest.environ.get('HTTP_HOST')))
+    registry = addon_registry(db)
+    routing = api_routing(registry, self.httprequest, _generate_rules) if registry is not None else None
+    if routing is None:
         return _get_session_and_dbname(self)
     session = http.root.session_store.new()
     for key, value in http.get_default_session().items():
@@ -61,30 +73,37 @@ def get_session_and_dbname(self):
     session.db = db
     session.is_dirty = False
     session.can_save = False
-    self.jwt_token_db = db
+    state = jwt_state(self)
+    state.routing, state.token_db = routing, db
     return session, db
 
 
 def serve_nodb(self):
-    if getattr(self, 'jwt_token_db', None):
-        return exception_envelope(ServiceUnavailable('database %s unreachable' % self.jwt_token_db))
+    state = jwt_state(self, create=False)
+    if state is not None and state.token_db:
+        return early_answer(None, state.routing, ServiceUnavailable('database %s unreachable' % state.token_db))
     return _serve_nodb(self)
 
 
 def serve_db(self):
-    # API calls wait for a slot before the request takes its database connection.
-    if not (getattr(self, 'jwt_token_db', None) or self.httprequest.path.startswith(API_PREFIX)):
+    routing = _routing(self)
+    if routing is None:
         return _serve_db(self)
+    registry = addon_registry(self.db)
     try:
+        # The body first: a slow client must hold neither a slot nor a connection.
+        prefetch_body(self.httprequest, known_body_limit(self.db, DEFAULTS['max_body_size']))
         with api_slot(_NoApiSlot):
             return _serve_db(self)
+    except JwtError as e:
+        return early_answer(registry, routing, e)
     except _NoApiSlot:
-        return exception_envelope(ServiceUnavailable('no free API slot'))
+        return early_answer(registry, routing, ServiceUnavailable('no free API slot'))
     except (psycopg2.Error, PoolError) as e:
         if hasattr(e, 'error_response'):  # ir.http already answered it
             raise
         # Lost while Odoo checks the registry, before ir.http: a 503, not a 500 page.
-        return exception_envelope(ServiceUnavailable(type(e).__name__))
+        return early_answer(registry, routing, ServiceUnavailable(type(e).__name__))
 
 
 http.Request._get_session_and_dbname = get_session_and_dbname
@@ -97,15 +116,16 @@ class IrHttp(models.AbstractModel):
 
     @classmethod
     def _match(cls, path_info):
-        # Werkzeug's map answers a path with doubled slashes ("/api//me",
-        # "/api/%2fme") with a 308 redirect page (19.0's Werkzeug does); under
-        # /api/ a path that is not a route is a 404 in the envelope, on every series.
+        # A path under /api/ that no route serves is the addon's: a 404 in the
+        # envelope, and Werkzeug's redirect of doubled slashes ("/api//me",
+        # which 19.0's Werkzeug answers with a 308 page) is one too.
         try:
             return super()._match(path_info)
-        except RequestRedirect:
-            if path_info.startswith(API_PREFIX):
-                raise NotFound()
-            raise
+        except (NotFound, RequestRedirect):
+            if not path_info.startswith(API_PREFIX):
+                raise
+            jwt_state(request).routing = {}
+            raise NotFound()
 
     @classmethod
     def _authenticate(cls, endpoint):
@@ -115,17 +135,21 @@ class IrHttp(models.AbstractModel):
     @classmethod
     def _pre_dispatch(cls, rule, args):
         res = super()._pre_dispatch(rule, args)
-        if getattr(request, 'jwt_api', False):
+        state = jwt_state(request, create=False)
+        if state is not None and state.routing:
             cls._jwt_era_stateless()  # Dispatcher.pre_dispatch sets it from the route again
             request.httprequest.max_content_length = cls._jwt_max_body()
-            # The JSON body joins the route's arguments (which keep priority).
-            for key, value in getattr(request, 'jwt_json_body', {}).items():
-                args.setdefault(key, value)
+            # The JSON body of an http route joins its arguments (which keep
+            # priority); a JSON-RPC body is Odoo's to read.
+            if not state.jsonrpc:
+                for key, value in state.json_body.items():
+                    args.setdefault(key, value)
         return res
 
     @classmethod
     def _dispatch(cls, endpoint):
-        if getattr(request, 'jwt_api', False):
+        state = jwt_state(request, create=False)
+        if state is not None and state.routing:
             # A client field named "self" would collide with the controller's own argument.
             request.params.pop('self', None)
             request.params.pop('session_id', None)
@@ -133,7 +157,8 @@ class IrHttp(models.AbstractModel):
 
     @classmethod
     def _post_dispatch(cls, response):
-        if getattr(request, 'jwt_stateless', False):
+        state = jwt_state(request, create=False)
+        if state is not None and state.stateless:
             cls._jwt_after_endpoint(response)
         return super()._post_dispatch(response)
 
@@ -141,7 +166,8 @@ class IrHttp(models.AbstractModel):
     def _serve_fallback(cls):
         # Odoo looks unrouted paths up as attachment URLs; under /api/ there
         # are none (and a NUL in the path would reach PostgreSQL): a 404.
-        if request.httprequest.path.startswith(API_PREFIX):
+        state = jwt_state(request, create=False)
+        if state is not None and state.routing == {}:
             return None
         return super()._serve_fallback()
 
@@ -153,6 +179,8 @@ class IrHttp(models.AbstractModel):
         return response
 
     # -- era hooks of models/ir_http.py ----------------------------------------
+    _jwt_era_odoo_logs_errors = True
+
     @classmethod
     def _jwt_era_set_user(cls, uid):
         request.update_env(user=uid)
@@ -166,4 +194,4 @@ class IrHttp(models.AbstractModel):
     def _jwt_era_read_body(cls, limit):
         check_body_size(request.httprequest, limit)
         if is_json(request.httprequest):
-            request.jwt_json_body = body_arguments(read_json_body(request.httprequest, limit))
+            jwt_state(request).json_body = body_arguments(read_json_body(request.httprequest, limit))

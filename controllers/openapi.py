@@ -61,7 +61,6 @@ ADDON_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DOCS_PAGE = os.path.join(ADDON_DIR, 'static', 'src', 'docs', 'index.html')
 HTTP_METHODS = ('get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace')
 ANY_METHODS = ('get', 'post', 'put', 'patch', 'delete')
-API_PREFIX = '/api/'
 
 # werkzeug's rule syntax: <converter(arguments):name>
 _RULE_PART = re.compile(r'<(?:(?P<converter>[a-zA-Z_][a-zA-Z0-9_]*)(?:\((?P<args>.*?)\))?:)?'
@@ -363,7 +362,7 @@ TAGS = [
     {'name': 'User', 'description': 'The token\'s user.'},
     {'name': 'Service', 'description': 'Health and documentation.'},
     {'name': 'Protected routes', 'description': 'Routes of installed addons that take a bearer token.'},
-    {'name': 'Other API routes', 'description': 'Other routes under `/api/`, or declared with `jwt_api=True`.'},
+    {'name': 'Other API routes', 'description': 'Other routes declared with `jwt_api=True`.'},
 ]
 
 DESCRIPTION = """\
@@ -442,22 +441,49 @@ def openapi_path(rule):
 
 
 def _is_api_route(path, routing):
+    """The addon's routes and ``auth='jwt'`` routes (``ir.http._jwt_is_api_route``):
+    another addon's routes under ``/api/`` answer as that addon wrote them."""
     if routing.get('jwt_openapi') is False:
         return False
-    return (path.startswith(API_PREFIX) or routing.get('auth') == 'jwt' or bool(routing.get('jwt_api'))
-            or path in PATHS)
-
-
-def _answers_in_envelope(path, routing):
-    """Whether the route answers a method it does not accept with a 405 in the envelope."""
-    return path.startswith(API_PREFIX) or routing.get('auth') == 'jwt' or bool(routing.get('jwt_api'))
+    return request.env['ir.http']._jwt_is_api_route(routing) or path in PATHS
 
 
 def _per_method(description):
     return bool(description) and all(key in HTTP_METHODS for key in description)
 
 
+JSONRPC_TYPES = ('json', 'jsonrpc')
+JSONRPC_ANSWER = {
+    'type': 'object', 'required': ['jsonrpc', 'id'],
+    'properties': {
+        'jsonrpc': {'const': '2.0'}, 'id': {}, 'result': {},
+        'error': {'type': 'object', 'required': ['code', 'message'], 'properties': {
+            'code': {'type': 'integer', 'description': 'The status the envelope would carry: 498 for a '
+                                                       'missing, expired or revoked token, 403, 400, 404, ...'},
+            'message': {'type': 'string'}, 'data': {'type': 'object'}}},
+    },
+}
+
+
+def _jsonrpc(path, routing):
+    """A ``type='json'`` route: JSON-RPC 2.0 in, JSON-RPC out, errors included (HTTP 200)."""
+    return {
+        'tags': ['Protected routes'] if routing.get('auth') == 'jwt' else ['Other API routes'],
+        'summary': path,
+        'description': 'A JSON-RPC route: `params` are its arguments; errors answer in JSON-RPC\'s shape '
+                       'with HTTP 200, their `code` the status (498 for a refused token).',
+        'requestBody': {'required': True, 'content': {'application/json': {'schema': {
+            'type': 'object', 'required': ['jsonrpc', 'method'],
+            'properties': {'jsonrpc': {'const': '2.0'}, 'method': {'type': 'string'}, 'id': {},
+                           'params': {'type': 'object'}}}}}},
+        'responses': {'200': {'description': 'The JSON-RPC answer: `result` or `error`.',
+                              'content': {'application/json': {'schema': JSONRPC_ANSWER}}}},
+    }
+
+
 def _generic(path, routing):
+    if routing.get('type') in JSONRPC_TYPES:
+        return _jsonrpc(path, routing)
     jwt = routing.get('auth') == 'jwt'
     return {
         'tags': ['Protected routes'] if jwt else ['Other API routes'],
@@ -502,6 +528,8 @@ def _complete(operation, method, path, routing, parameters, suffix_id):
 def _common_responses(routing):
     """The answers every route of its kind may give before its endpoint runs."""
     responses = {}
+    if routing.get('type') in JSONRPC_TYPES:  # every answer is a JSON-RPC one, errors included
+        return responses
     if routing.get('auth') == 'jwt' or routing.get('jwt_api'):
         responses['400'] = error('BadRequest', 'The request body is not a JSON object.')
         responses['413'] = error('PayloadTooLarge')
@@ -543,7 +571,7 @@ def build_paths():
                 note = 'The route accepts any method: %s.' % ', '.join(m.upper() for m in ANY_METHODS)
                 text = item[method].get('description')
                 item[method]['description'] = '%s\n\n%s' % (text, note) if text else note
-        if methods is not None and _answers_in_envelope(path, routing):
+        if methods is not None and request.env['ir.http']._jwt_is_api_route(routing):
             item['x-other-methods'] = _complete({'responses': {'405': error('MethodNotAllowed')}}, 'other', path,
                                                 routing, [], False)['responses']
         paths[path] = item

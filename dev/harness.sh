@@ -477,6 +477,7 @@ setup_addons() {
     # module's folder, and the clone holds .state/ and the virtualenvs.
     "$PY" "$ROOT/dev/sync_addon.py" "$ROOT" "$ADDONS_LINKS/jwt_provider" || die "could not copy the addon to ${ADDONS_LINKS#$ROOT/}"
     ln -sfn "$ROOT/examples/jwt_provider_example" "$ADDONS_LINKS/jwt_provider_example"
+    ln -sfn "$ROOT/tests/addons/rest_neighbour" "$ADDONS_LINKS/rest_neighbour"  # tests only
     ADDONS_PATH="$ADDONS_LINKS"
     if [ "$SOURCE" != wheels ]; then
         # A git checkout has addons/ and odoo/addons/; a release archive only the latter.

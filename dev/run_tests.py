@@ -30,7 +30,10 @@ SERIES = ENV.get('HARNESS_SERIES', '11.0')
 MAJOR = int(SERIES.split('.')[0])
 TEST_DB = (ENV.get('DB') or 'jwt_provider') + '_test_' + FLAVOR.replace('-', '_')
 LOG_DIR = os.path.join(STATE, 'logs-' + FLAVOR)
-MODULES = 'jwt_provider,jwt_provider_example'
+MODULES = 'jwt_provider,jwt_provider_example,rest_neighbour'
+# The neighbour addon alone, without jwt_provider: how Odoo answers its routes.
+PLAIN_DB = TEST_DB + '_plain'
+NEIGHBOUR = 'rest_neighbour'
 
 # ERROR lines Odoo logs on every start on this stack, unrelated to the addon.
 HARMLESS_ERRORS = (
@@ -47,6 +50,9 @@ HARMLESS_TRACEBACKS = (
     # Odoo logs it at ERROR (11.0 returns no uid); the tests send wrong ones on purpose.
     (re.compile(r'odoo\.http: Exception during JSON request handling'),
      re.compile(r'^odoo\.exceptions\.AccessDenied\b')),
+    # tests/blackbox/test_addon_routes.py: an addon's bug, a 500 logged at ERROR as it should be.
+    (re.compile(r'answers: API request failed|odoo\.http: Exception during request handling'),
+     re.compile(r'^ZeroDivisionError: an addon bug')),
 )
 LOG_LINE = re.compile(r'^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d),\d+ \d+ (\w+) (\S+) (\S+): (.*)$')
 # tests/blackbox/test_faults.py stops PostgreSQL on purpose and appends each
@@ -62,6 +68,8 @@ ODOO_TESTS_TIMEOUT = int(ENV.get('ODOO_TESTS_TIMEOUT') or 900)
 BLACKBOX_TIMEOUT = int(ENV.get('BLACKBOX_TIMEOUT') or 1200)
 BROWSER_TIMEOUT = int(ENV.get('BROWSER_TIMEOUT') or 900)
 LOCK_TIMEOUT = '60s'
+# How long the servers wait for an API request's body (tests/blackbox/test_addon_routes.py).
+BODY_TIMEOUT = '10'
 FAULT_RECORD = re.compile(r'psycopg2|OperationalError|InterfaceError|PoolError|[Cc]onnection|database|cursor')
 
 
@@ -73,11 +81,13 @@ def free_port():
     return port
 
 
-def odoo_cmd(*args):
+def odoo_cmd(*args, db=TEST_DB, served=None):
+    """Odoo's command line on ``db`` (a comma-separated list is loaded at
+    start), serving the database ``served`` (``db`` by default)."""
     cmd = [ENV['HARNESS_PY'], os.path.join(ROOT, 'dev', 'odoo'),
            '--addons-path=' + ENV['HARNESS_ADDONS_PATH'], '--data-dir=' + ENV['HARNESS_DATA_DIR'],
            '--db_host=127.0.0.1', '--db_port=' + ENV['HARNESS_PG_PORT'], '--db_user=' + ENV['HARNESS_PG_ROLE'],
-           '--http-interface=127.0.0.1', '-d', TEST_DB, '--db-filter=^%s$' % TEST_DB]
+           '--http-interface=127.0.0.1', '-d', db, '--db-filter=^%s$' % (served or db)]
     if MAJOR < 19:  # 19.0 installs no demo data unless asked and reads --without-demo as a boolean
         cmd.append('--without-demo=all')
     return cmd + list(args)
@@ -94,6 +104,7 @@ def odoo_env():
     env = dict(ENV, ODOO_PRELOAD_ADDONS='no')
     if ENV.get('HARNESS_ODOO_SRC'):
         env['PYTHONPATH'] = ENV['HARNESS_ODOO_SRC']
+    env['ODOO_JWT_BODY_TIMEOUT'] = BODY_TIMEOUT
     env.pop('ODOO_JWT_KEY', None)
     env.pop('ODOO_JWT_ALGORITHM', None)
     return env
@@ -133,31 +144,50 @@ def psql(sql, db='postgres'):
                    env=dict(ENV, PGOPTIONS='-c client_min_messages=warning'))
 
 
-def unexpected_errors(log_path):
-    """ERROR/CRITICAL lines of an Odoo log that no harmless pattern explains.
-
-    Failing tests' own report lines are left to the test counts.
-    """
-    found = []
-    windows = fault_windows()
+def error_records(log_path):
+    """``(line, traceback's last line)`` of each ERROR/CRITICAL record of a log."""
     with open(log_path, errors='replace') as f:
         lines = f.read().split('\n')
     for i, line in enumerate(lines):
         m = LOG_LINE.match(line)
         if not m or m.group(2) not in ('ERROR', 'CRITICAL'):
             continue
+        record = [line]
+        for following in lines[i + 1:]:
+            if LOG_LINE.match(following):
+                break
+            record.append(following)
+        yield m, record, ([r.strip() for r in record if r.strip()] or [''])[-1]
+
+
+def odoo_own_errors(log_path):
+    """What the reference server (Odoo without jwt_provider) logged at ERROR
+    for the neighbour addon's routes: the same on the other servers is Odoo's, not ours."""
+    if not os.path.exists(log_path):
+        return set()
+    return {ADDRESS.sub('0x', last) for _m, _record, last in error_records(log_path)}
+
+
+ADDRESS = re.compile(r'0x[0-9a-f]+')
+
+
+def unexpected_errors(log_path, odoo_own=()):
+    """ERROR/CRITICAL lines of an Odoo log that no harmless pattern explains.
+
+    Failing tests' own report lines are left to the test counts.
+    """
+    found = []
+    windows = fault_windows()
+    for m, record, last in error_records(log_path):
+        line = record[0]
         logger = m.group(4)
         if logger.startswith('odoo.addons.') and '.tests.' in logger:
             continue  # a unittest report line (FAIL:/ERROR:/Traceback), counted by the runner
         if any(p.search(line) for p in HARMLESS_ERRORS):
             continue
-        record = [line]  # the line and its traceback, if any
-        for following in lines[i + 1:]:
-            if LOG_LINE.match(following):
-                break
-            record.append(following)
-        last = ([r.strip() for r in record if r.strip()] or [''])[-1]
         if any(p.search(line) and e.match(last) for p, e in HARMLESS_TRACEBACKS):
+            continue
+        if ADDRESS.sub('0x', last) in odoo_own:
             continue
         if windows and FAULT_RECORD.search('\n'.join(record)):
             # Odoo logs in the server's local time, as time.mktime reads it.
@@ -223,9 +253,9 @@ def module_state(name):
     return out.stdout.strip() or 'absent'
 
 
-def report_log_errors(name, log):
+def report_log_errors(name, log, odoo_own=()):
     """Print a log's unexplained ERROR lines; the log then counts as one failure."""
-    errors = unexpected_errors(log)
+    errors = unexpected_errors(log, odoo_own)
     for line in errors[:10]:
         print('[tests]   unexpected: ' + line)
     if len(errors) > 10:
@@ -235,19 +265,36 @@ def report_log_errors(name, log):
     return 1 if errors else 0
 
 
+def copy_template(db):
+    # The database is the runner's own: an idle session left in it (e.g. the cron
+    # thread of a `make run` server that once served it) would block the drop.
+    psql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '%s' AND state = 'idle'" % db)
+    psql('DROP DATABASE IF EXISTS "%s"' % db)
+    psql('CREATE DATABASE "%s" TEMPLATE "%s" OWNER %s' % (db, ENV['HARNESS_TEMPLATE_DB'], ENV['HARNESS_PG_ROLE']))
+    # A copy must not share its template's identity (tokens are bound to it).
+    psql("UPDATE ir_config_parameter SET value = gen_random_uuid() WHERE key = 'database.uuid'", db)
+    psql("ALTER DATABASE \"%s\" SET lock_timeout = '%s'" % (db, LOCK_TIMEOUT))
+
+
+def prepare_plain_db():
+    """The neighbour addon installed without jwt_provider; ``None`` or an error message."""
+    log = os.path.join(LOG_DIR, 'plain-db.log')
+    open(log, 'w').close()
+    copy_template(PLAIN_DB)
+    returncode, timed_out = run_limited(
+        odoo_cmd('-i', NEIGHBOUR, '--stop-after-init', '--max-cron-threads=0', '--workers=0',
+                 '--http-port=%d' % free_port(), '--logfile=' + log, '--log-level=warn', db=PLAIN_DB),
+        ODOO_TESTS_TIMEOUT, env=odoo_env())
+    if returncode or timed_out:
+        return 'installing %s in %s failed, see %s' % (NEIGHBOUR, PLAIN_DB, log)
+    return None
+
+
 def run_odoo_tests():
     """Install the addons with --test-enable in a fresh database; returns (passed, failed, skipped)."""
     log = os.path.join(LOG_DIR, 'odoo-tests.log')
     open(log, 'w').close()  # Odoo appends to its log file
-    # The test database is the runner's own: an idle session left in it (e.g. the cron
-    # thread of a `make run` server that once served it) would block the drop.
-    psql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '%s' AND state = 'idle'"
-         % TEST_DB)
-    psql('DROP DATABASE IF EXISTS "%s"' % TEST_DB)
-    psql('CREATE DATABASE "%s" TEMPLATE "%s" OWNER %s' % (TEST_DB, ENV['HARNESS_TEMPLATE_DB'], ENV['HARNESS_PG_ROLE']))
-    # A copy must not share its template's identity (tokens are bound to it).
-    psql("UPDATE ir_config_parameter SET value = gen_random_uuid() WHERE key = 'database.uuid'", TEST_DB)
-    psql("ALTER DATABASE \"%s\" SET lock_timeout = '%s'" % (TEST_DB, LOCK_TIMEOUT))
+    copy_template(TEST_DB)
     print('[tests] Odoo %s tests: installing %s with --test-enable (log: %s)' % (SERIES, MODULES, log), flush=True)
     t0 = time.time()
     returncode, timed_out = run_limited(
@@ -290,24 +337,27 @@ def on_sigterm(*_):
 class Server(object):
     """An Odoo server on the test database, for the black-box tests."""
 
-    def __init__(self, name, *args):
+    def __init__(self, name, *args, **kw):
         self.port = free_port()
         self.log = os.path.join(LOG_DIR, 'server-%s.log' % name)
         open(self.log, 'w').close()
         self.proc = subprocess.Popen(
             odoo_cmd('--http-port=%d' % self.port, '--max-cron-threads=0', '--logfile=' + self.log,
-                     '--log-level=info', *args),
+                     '--log-level=info', *args, **kw),
             env=odoo_env(), start_new_session=True, preexec_fn=die_with_parent)
         self.url = 'http://127.0.0.1:%d' % self.port
 
-    def wait(self, timeout=120):
+    def wait(self, timeout=120, path='/api/ping'):
+        import urllib.error
         import urllib.request
         deadline = time.time() + timeout
         while time.time() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError('Odoo exited early, see %s' % self.log)
             try:
-                urllib.request.urlopen(self.url + '/api/ping', timeout=5).read()
+                urllib.request.urlopen(self.url + path, timeout=5).read()
+                return self
+            except urllib.error.HTTPError:  # any answer of Odoo's: it serves
                 return self
             except Exception:
                 time.sleep(0.5)
@@ -330,17 +380,27 @@ def run_blackbox(extra_args):
     for path in (FAULT_WINDOWS, os.path.join(LOG_DIR, 'fuzz-report.txt')):
         if os.path.exists(path):
             os.remove(path)
+    plain_error = prepare_plain_db()
     threaded = Server('threaded', '--workers=0')
     workers = Server('workers', *workers_args())
+    # Another addon's routes, served by Odoo alone (jwt_provider never imported),
+    # and by a process that has jwt_provider loaded for another database.
+    reference = Server('reference', '--workers=0', db=PLAIN_DB)
+    mixed = Server('mixed', '--workers=0', db='%s,%s' % (TEST_DB, PLAIN_DB), served=PLAIN_DB)
     browser = None
     try:
         threaded.wait()
         workers.wait()
+        for server in (reference, mixed):
+            server.wait(path='/web/login')
         junit = os.path.join(LOG_DIR, 'blackbox.xml')
         env = dict(ENV, JWT_TEST_URL=threaded.url, JWT_TEST_WORKERS_URL=workers.url, JWT_TEST_DB=TEST_DB,
                    JWT_TEST_SESSIONS=os.path.join(ENV['HARNESS_DATA_DIR'], 'sessions'),
                    JWT_TEST_SERVER_LOG=threaded.log, JWT_TEST_WORKERS_SERVER_LOG=workers.log,
                    JWT_TEST_SERIES=SERIES, JWT_TEST_PG_DATA=ENV.get('HARNESS_PG_DATA', ''),
+                   JWT_TEST_REFERENCE_URL=reference.url, JWT_TEST_MIXED_URL=mixed.url,
+                   JWT_TEST_MIXED_LOG=mixed.log, JWT_TEST_PLAIN_DB=PLAIN_DB,
+                   JWT_TEST_PLAIN_DB_ERROR=plain_error or '', ODOO_JWT_BODY_TIMEOUT=BODY_TIMEOUT,
                    JWT_TEST_FAULT_WINDOWS=FAULT_WINDOWS,
                    JWT_FUZZ_REPORT=os.path.join(LOG_DIR, 'fuzz-report.txt'))
         print('[tests] black-box HTTP tests against %s and %s (--workers 2)' % (threaded.url, workers.url),
@@ -352,12 +412,14 @@ def run_blackbox(extra_args):
                                    BLACKBOX_TIMEOUT, env=env, cwd=ROOT)
         browser = run_browser_tests(env, threaded.url)
     finally:
-        threaded.stop()
-        workers.stop()
+        for server in (threaded, workers, reference, mixed):
+            server.stop()
     tests, failures, skipped = junit_counts(junit)
     extra = 0
-    for name, server in (('the threaded server', threaded), ('the --workers 2 server', workers)):
-        extra += report_log_errors(name, server.log)
+    odoo_own = odoo_own_errors(reference.log)  # the reference itself runs no code of ours
+    for name, server in (('the threaded server', threaded), ('the --workers 2 server', workers),
+                         ('the mixed server', mixed)):
+        extra += report_log_errors(name, server.log, odoo_own)
     if timed_out:
         print('[tests]   pytest stopped after %d s (BLACKBOX_TIMEOUT)' % BLACKBOX_TIMEOUT)
         extra += 1

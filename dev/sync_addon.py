@@ -17,8 +17,8 @@ import subprocess
 import sys
 
 # Parts of the repository that are not the installed addon.
-NOT_THE_ADDON = ('.ci/', '.git', 'clients/', 'dev/', 'examples/', 'requirements/', 'tests/blackbox/',
-                 'tests/browser/')
+NOT_THE_ADDON = ('.ci/', '.git', 'clients/', 'dev/', 'examples/', 'requirements/', 'tests/addons/',
+                 'tests/blackbox/', 'tests/browser/')
 
 
 def addon_files(source):

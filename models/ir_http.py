@@ -6,89 +6,27 @@ Everything is a classmethod of ``ir.http`` so other addons change it with
 between Odoo's HTTP layers (before and after 16.0) is in ``adapters/``, which
 completes this model with the ``_jwt_era_*`` hooks.
 """
-import json
 import logging
 from contextlib import closing
 
 import psycopg2
-import werkzeug.exceptions
-
-from odoo import SUPERUSER_ID, api, http, models
-from odoo.exceptions import AccessDenied
+from odoo import SUPERUSER_ID, api, models
 from odoo.http import request
 from odoo.sql_db import PoolError
 
-from ..exceptions import BodyTooLarge, IncorrectLogin, InvalidToken, JwtError, ServiceUnavailable
-from ..tools import bearer_token, check_body_size
+from ..answers import CLIENT_ERRORS, DEFAULT_CORS, JwtAnswer, answer_envelope, envelope, error_answer, jsonrpc_error
+from ..exceptions import BodyTooLarge, InvalidToken, JwtError, ServiceUnavailable
+from ..request_state import jwt_state
+from ..tools import bearer_token, check_body_size, check_form_encoding, remember_body_limit
 from .jwt_provider_key import DEFAULTS
 
 _logger = logging.getLogger(__name__)
 
 TOKEN_INVALID_MESSAGE = InvalidToken.message
-CORS_HEADERS = 'Authorization, Content-Type, Accept, Origin, X-Requested-With'
-CORS_METHODS = 'GET, POST, PUT, PATCH, DELETE, OPTIONS'
-DEFAULT_CORS = {
-    'Access-Control-Allow-Origin': '*',
-    'Access-Control-Allow-Headers': CORS_HEADERS,
-    'Access-Control-Allow-Methods': CORS_METHODS,
-    'Access-Control-Max-Age': '86400',
-}
-API_PREFIX = '/api/'
 
 
-class JwtResponse(http.Response):
-    """A response that keeps the request stateless: it never sets the
-    ``session_id`` cookie, which Odoo otherwise adds to every response."""
-
-    def set_cookie(self, key, *args, **kwargs):
-        if key == 'session_id':
-            return
-        return super(JwtResponse, self).set_cookie(key, *args, **kwargs)
-
-
-def envelope(data=None, success=True, message=None, code=200, headers=None, cors=None):
-    """The addon's JSON envelope ``{"data", "success", "message"}``.
-
-    A plain function so that the adapters can answer when no database (and so
-    no ``ir.http``) is reachable.
-    """
-    body = json.dumps({'data': data, 'success': success, 'message': message}, default=str)
-    response = JwtResponse(body, status=code, mimetype='application/json')
-    for name, value in dict(cors or DEFAULT_CORS, **(headers or {})).items():
-        response.headers[name] = value
-    response.headers['X-Content-Type-Options'] = 'nosniff'
-    return response
-
-
-def exception_envelope(exception):
-    """The envelope for any exception raised while serving an API request.
-
-    Client mistakes keep their status; a lost database connection is a 503
-    the client may retry; anything else is a 500 without details.
-    """
-    if isinstance(exception, JwtError):
-        return envelope(success=False, code=exception.code, message=exception.message,
-                        data=exception.data, headers=exception.headers)
-    if isinstance(exception, AccessDenied):
-        return exception_envelope(IncorrectLogin())
-    if isinstance(exception, werkzeug.exceptions.HTTPException) and exception.code:
-        if exception.code >= 500:
-            _logger.error('API request failed: %s', exception)
-        return envelope(success=False, code=exception.code, message=exception.name)
-    if isinstance(exception, (psycopg2.OperationalError, psycopg2.InterfaceError, PoolError)):
-        _logger.warning('API request: database unavailable (%s)', type(exception).__name__)
-        return exception_envelope(ServiceUnavailable())
-    _logger.error('API request failed', exc_info=exception)
-    return envelope(success=False, code=500, message='Internal Server Error')
-
-
-class JwtAnswer(werkzeug.exceptions.HTTPException):
-    """Ends a request early with an enveloped answer (498 from the ``jwt``
-    auth type, a CORS preflight, a refused body)."""
-
-    def __init__(self, response):
-        super(JwtAnswer, self).__init__(response=response)
-        self.code = response.status_code
+def _no_csrf_needed(csrf):
+    return True
 
 
 class IrHttp(models.AbstractModel):
@@ -108,14 +46,20 @@ class IrHttp(models.AbstractModel):
         return dict(DEFAULT_CORS)
 
     @classmethod
-    def _jwt_error_response(cls, error):
-        """The one mapping of the API's errors (``exceptions.py``) to HTTP."""
-        if isinstance(error, InvalidToken):
-            _logger.info('JWT refused on %s: %s', request.httprequest.path, error)
-        elif error.code == 503:
-            _logger.error('JWT service unavailable: %s', error)
-        return cls._jwt_response(success=False, code=error.code, message=error.message,
-                                 data=error.data, headers=error.headers)
+    def _jwt_error_response(cls, error, log=True):
+        """The answer to ``error`` (any exception; see ``answers.py`` for the
+        mapping): in the envelope, or in JSON-RPC's shape on a ``type='json'`` route."""
+        answer = error_answer(error, log)
+        state = jwt_state(request, create=False)
+        if state is not None and state.jsonrpc:
+            return jsonrpc_error(answer, cls._jwt_jsonrpc_id(state), cls._jwt_cors_headers())
+        return answer_envelope(answer, cls._jwt_cors_headers())
+
+    @classmethod
+    def _jwt_jsonrpc_id(cls, state):
+        body = state.json_body if isinstance(state.json_body, dict) else {}
+        request_id = body.get('id')
+        return request_id if isinstance(request_id, (str, int, float)) or request_id is None else None
 
     @classmethod
     def _jwt_invalid_token(cls, reason=None):
@@ -123,25 +67,24 @@ class IrHttp(models.AbstractModel):
 
     @classmethod
     def _jwt_api_exception(cls, exception):
-        """The enveloped answer to ``exception`` on API requests (and any path
-        under ``/api/``), or ``None`` to leave it to Odoo."""
+        """The answer to ``exception`` on the addon's requests (its routes,
+        ``auth='jwt'`` routes, unrouted paths under ``/api/``), or ``None``
+        to leave it to Odoo."""
         if isinstance(exception, JwtAnswer):
             cls._jwt_era_stateless()
             return exception.response
-        if not (getattr(request, 'jwt_api', False) or request.httprequest.path.startswith(API_PREFIX)):
+        state = jwt_state(request, create=False)
+        if state is None or state.routing is None:
             return None
         cls._jwt_era_stateless()
         length = request.httprequest.content_length
         if length and length > cls._jwt_max_body():  # whatever else is wrong, the body is refused first
             exception = BodyTooLarge('body of %d bytes' % length)
-        elif not isinstance(exception, (JwtError, werkzeug.exceptions.HTTPException)) \
-                and not cls._jwt_database_reachable():
+        elif not isinstance(exception, CLIENT_ERRORS) and not cls._jwt_database_reachable():
             # A connection lost mid-request fails in many ways (even cache errors
             # on rollback): the client may retry, this is no bug of its request.
             exception = ServiceUnavailable('database unreachable (%s)' % type(exception).__name__)
-        if isinstance(exception, JwtError):
-            return cls._jwt_error_response(exception)
-        return exception_envelope(exception)
+        return cls._jwt_error_response(exception, log=not cls._jwt_era_odoo_logs_errors)
 
     @classmethod
     def _jwt_database_reachable(cls):
@@ -169,9 +112,11 @@ class IrHttp(models.AbstractModel):
     def _jwt_max_body(cls):
         """Largest API request body accepted, in bytes (413 beyond)."""
         try:
-            return api.Environment(request.cr, SUPERUSER_ID, {})['jwt_provider.key']._param('max_body_size')
+            limit = api.Environment(request.cr, SUPERUSER_ID, {})['jwt_provider.key']._param('max_body_size')
         except Exception:  # the database is gone: answering it is someone else's job
             return DEFAULTS['max_body_size']
+        # Remembered for the next request's body, read before it has a cursor.
+        return remember_body_limit(request.db, limit)
 
     # -- authentication ------------------------------------------------------
     @classmethod
@@ -183,19 +128,25 @@ class IrHttp(models.AbstractModel):
         """
         env = api.Environment(request.cr, SUPERUSER_ID, {})
         token_id, uid, last_used = env['jwt_provider.token']._lookup(token)
-        request.jwt_token_use = (token_id, last_used)
+        jwt_state(request).token_use = (token_id, last_used)
         return uid
 
     @classmethod
     def _jwt_login_as(cls, uid):
         """Run the rest of the request as ``uid`` without touching the session."""
-        request.jwt_stateless = True
+        jwt_state(request).stateless = True
         cls._jwt_era_set_user(uid)
 
     @classmethod
     def _auth_method_jwt(cls):
-        """``@http.route(..., auth='jwt')``: a valid bearer token or an enveloped 498."""
-        request.jwt_stateless = True
+        """``@http.route(..., auth='jwt')``: a valid bearer token or an enveloped 498.
+
+        A bearer token is no credential a browser attaches by itself, so a
+        request that carries one cannot be forged cross-site: the route needs
+        no CSRF token (as Django REST framework's token authentication).
+        """
+        state = jwt_state(request)
+        state.stateless = True
         try:
             uid = cls._jwt_verify(cls._jwt_bearer_token())
         except JwtError as e:
@@ -203,39 +154,53 @@ class IrHttp(models.AbstractModel):
         except (psycopg2.Error, PoolError) as e:
             # Odoo's _authenticate would turn this into AccessDenied: a lost
             # database is a 503, not a refused token.
-            raise JwtAnswer(exception_envelope(ServiceUnavailable(type(e).__name__)))
+            raise JwtAnswer(cls._jwt_error_response(ServiceUnavailable(type(e).__name__)))
+        state.bearer = True
+        request.validate_csrf = _no_csrf_needed  # this request only
         cls._jwt_login_as(uid)
 
     @classmethod
     def _jwt_is_api_route(cls, routing):
+        """The one predicate: is this route the addon's to serve? Its own
+        routes (``jwt_api=True``) and ``auth='jwt'`` routes; nothing else."""
         return routing.get('auth') == 'jwt' or bool(routing.get('jwt_api'))
 
     @classmethod
     def _jwt_before_auth(cls, routing):
         """Checks of an API request before authentication: CORS preflight
-        (answered without credentials) and the body (size, JSON)."""
+        (answered without credentials) and the body (size, encoding, JSON)."""
         if not cls._jwt_is_api_route(routing):
             return
-        request.jwt_api = request.jwt_stateless = True
+        state = jwt_state(request)
+        state.routing = routing
+        state.stateless = True
         cls._jwt_era_stateless()
         try:
-            check_body_size(request.httprequest, cls._jwt_max_body())  # first, whatever the method
+            limit = cls._jwt_max_body()
+            check_body_size(request.httprequest, limit)  # first, whatever the method
             if request.httprequest.method == 'OPTIONS':  # CORS preflight: no credentials
                 raise JwtAnswer(cls._jwt_response(code=200))
-            cls._jwt_era_read_body(cls._jwt_max_body())
+            if not state.jsonrpc:
+                check_form_encoding(request.httprequest, limit)
+            cls._jwt_era_read_body(limit)
         except JwtError as e:
             raise JwtAnswer(cls._jwt_error_response(e))
 
     @classmethod
     def _jwt_after_endpoint(cls, response):
         """Record the token's use (committed with the request) and keep the answer stateless."""
-        token_use = getattr(request, 'jwt_token_use', None)
-        if token_use and 200 <= getattr(response, 'status_code', 200) < 400:
-            api.Environment(request.cr, SUPERUSER_ID, {})['jwt_provider.token']._touch(*token_use)
-        if getattr(request, 'jwt_stateless', False):
+        state = jwt_state(request, create=False)
+        if state is None:
+            return
+        if state.token_use and 200 <= getattr(response, 'status_code', 200) < 400:
+            api.Environment(request.cr, SUPERUSER_ID, {})['jwt_provider.token']._touch(*state.token_use)
+        if state.stateless:
             cls._jwt_era_stateless()
 
     # -- era hooks: implemented in adapters/http_legacy.py and http_modern.py --
+    # Whether Odoo logs an exception ir.http answered (16.0+ do, in Application.__call__).
+    _jwt_era_odoo_logs_errors = False
+
     @classmethod
     def _jwt_era_set_user(cls, uid):
         raise NotImplementedError

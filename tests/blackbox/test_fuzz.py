@@ -38,7 +38,8 @@ from hypothesis import strategies as st
 
 from conftest import DB, TIMEOUT, URL, WORKERS_URL, assert_envelope, bearer, login
 from strategies import (
-    API_PATHS, AUTH_PATHS, LATER_API_PATHS, MIB, Context, Spec, build, decoded_path, respell, send_built, specs
+    API_PATHS, AUTH_PATHS, EXAMPLE_PATHS, LATER_API_PATHS, MIB, Context, Spec, build, decoded_path, respell,
+    send_built, specs
 )
 
 SERVERS = {'threaded': URL, 'workers': WORKERS_URL}
@@ -226,6 +227,47 @@ def route_class(path):
     return '<other>'
 
 
+JSON_TYPES = ('application/json', 'application/json-rpc')
+
+
+def _depth(text):
+    depth = deepest = 0
+    for char in re.sub(r'"(?:[^"\\]|\\.)*"', '""', text):
+        depth += char in '[{'
+        depth -= char in ']}'
+        deepest = max(deepest, depth)
+    return deepest
+
+
+def refused_body(method, path, built):
+    """Why the addon must answer 400 for this body, or ``None``: a routed API
+    path reads any body (but a preflight's) before it checks anything else."""
+    if path not in API_PATHS + EXAMPLE_PATHS or method == 'OPTIONS' or not built.body or len(built.body) > MIB:
+        return None
+    header = next((v.decode('latin-1') for k, v in built.headers if k.lower() == b'content-type'), '')
+    mimetype, _sep, params = header.partition(';')
+    mimetype = mimetype.strip().lower()
+    charset = re.search(r'charset=([^;\s]+)', params)
+    charset = charset.group(1) if charset else 'utf-8'
+    if mimetype not in JSON_TYPES + ('application/x-www-form-urlencoded',):
+        return None
+    try:
+        text = built.body.decode(charset)
+    except (UnicodeDecodeError, LookupError):
+        return 'a body not in its charset'
+    if mimetype == 'application/x-www-form-urlencoded' or not text.strip():
+        return None
+    if _depth(text) > 32:
+        return 'JSON nested deeper than 32'
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return 'a body that is not JSON'
+    if not isinstance(value, dict):
+        return 'JSON that is not an object'
+    return None
+
+
 def violations(spec, built, answer):
     """The contract's invariants for one answer: a list of short descriptions."""
     found = []
@@ -250,6 +292,9 @@ def violations(spec, built, answer):
             found.append('body shows %r (status %d)' % (leak.decode(), status))
     if under_api and built.body is not None and len(built.body) > MIB and status != 413:
         found.append('%d for a body over 1 MiB (413 expected)' % status)
+    refused = refused_body(spec.method, path, built)
+    if refused and status != 400:
+        found.append('%d for %s (400 expected)' % (status, refused))
     if (path == '/api/login' and spec.method == 'POST' and 'password' in built.query_keys
             and not 400 <= status < 500):
         found.append('credentials in the URL of POST /api/login answered %d' % status)

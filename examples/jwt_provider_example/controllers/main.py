@@ -1,5 +1,8 @@
-"""Two ways to protect a route with jwt_provider."""
-from odoo import http
+"""Two ways to protect a route with jwt_provider, and what a protected route may raise."""
+from werkzeug.exceptions import NotFound
+
+from odoo import SUPERUSER_ID, http
+from odoo.exceptions import AccessError, MissingError, UserError, ValidationError
 from odoo.http import request
 
 from odoo.addons.jwt_provider import jwt_http, validator
@@ -47,3 +50,49 @@ class ExampleController(http.Controller):
                 return jwt_http.errcode(code=result['code'], message=result['message'])
             return jwt_http.response(data={'token': validator.create_token(request.env.user)})
         return jwt_http.errcode(400, 'unknown helper')
+
+
+class ErrorsController(http.Controller):
+    """Odoo's own exceptions in an ``auth='jwt'`` route need no try/except:
+    jwt_provider answers them in the envelope (403, 400, 404) and rolls back
+    what the route wrote before raising."""
+
+    # csrf left at its default: a request with a bearer token needs no CSRF token.
+    @http.route('/example/jwt/rename', type='http', auth='jwt', methods=['POST'])
+    def rename(self, name=None, **kw):
+        if not name:
+            raise UserError('A name is required')
+        request.env.user.write({'name': name})  # users may rename themselves
+        return jwt_http.response(data={'id': request.env.uid, 'name': request.env.user.name})
+
+    @http.route('/example/jwt/raise/<string:what>', type='http', auth='jwt', csrf=False, readonly=False)
+    def raise_error(self, what, **kw):
+        # Written first, to show that it is rolled back.
+        request.env['res.partner'].sudo().create({'name': 'rolled back: %s' % what})
+        if what == 'access':
+            self._forbidden()
+        if what == 'user':
+            raise UserError('Nothing to do for %s' % request.env.user.login)
+        if what == 'validation':
+            raise ValidationError('This value is not valid')
+        if what == 'missing':
+            raise MissingError('That record does not exist')
+        if what == 'not-found':
+            raise NotFound()
+        if what == 'bug':
+            raise ZeroDivisionError('an addon bug')
+        return jwt_http.response(data={'what': what})
+
+    @staticmethod
+    def _forbidden():
+        # What the ORM raises for a user without the right: writing another user.
+        admin = request.env['res.users'].browse(SUPERUSER_ID)
+        admin.write({'name': 'not mine'})
+        raise AccessError('Access denied')  # the superuser's own token: still refused
+
+    # JSON-RPC with a bearer token: JSON-RPC's own params become the arguments.
+    @http.route('/example/jwt/rpc', type='json', auth='jwt')
+    def rpc(self, id=None, **kw):
+        if id == 'user-error':
+            raise UserError('A JSON-RPC user error')
+        return {'uid': request.env.uid, 'id': id, 'kw': sorted(kw)}

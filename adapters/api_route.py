@@ -1,0 +1,86 @@
+"""What both HTTP adapters decide before Odoo's request reaches ``ir.http``:
+is this request the addon's, on which database, and how to answer it early.
+
+A request is the addon's when it targets one of the addon's routes or an
+``auth='jwt'`` route (``ir.http._jwt_is_api_route``, the one predicate) on a
+database whose registry is loaded and has the addon installed. Everything
+else goes to Odoo untouched.
+"""
+import werkzeug.exceptions
+import werkzeug.routing
+from werkzeug.routing import RequestRedirect
+
+from odoo.modules.registry import Registry
+
+from ..answers import answer_envelope, error_answer, jsonrpc_error
+from ..request_state import JSONRPC_TYPES
+from ..tools import bearer_token, token_db_claim
+
+
+def addon_registry(db):
+    """The registry of ``db`` if it is loaded and has this addon, else ``None``."""
+    registry = Registry.registries.get(db) if db else None
+    if registry is None or not hasattr(registry['ir.http'], '_jwt_before_auth'):
+        return None
+    return registry
+
+
+def token_db(httprequest, allowed):
+    """The loaded database, with the addon, that the bearer token's ``db``
+    claim names and ``allowed(db)`` (Odoo's dbfilter) accepts; else ``None``."""
+    db = token_db_claim(bearer_token(httprequest.headers))
+    if addon_registry(db) is None:
+        return None
+    return db if allowed(db) else None
+
+
+def _lenient(converter):
+    """``converter`` that matches as it does but converts nothing: matching
+    happens before a cursor exists, and ``model`` converters browse records."""
+    return type('Lenient' + converter.__name__, (converter,), {'to_python': lambda self, value: value})
+
+
+def _api_map(registry, generate_rules):
+    # Kept on the registry: a module install loads a new one, with a new map.
+    api_map = getattr(registry, '_jwt_api_map', None)
+    if api_map is None:
+        ir_http = registry['ir.http']
+        converters = ir_http._get_converters()
+        api_map = werkzeug.routing.Map(strict_slashes=False, converters={
+            name: _lenient(converter) for name, converter in converters.items()})
+        for url, endpoint in generate_rules(registry):
+            routing = endpoint.routing
+            if ir_http._jwt_is_api_route(routing):
+                methods = routing.get('methods')
+                rule = werkzeug.routing.Rule(url, endpoint=endpoint,
+                                             methods=list(methods) + ['OPTIONS'] if methods else None)
+                rule.merge_slashes = False
+                api_map.add(rule)
+        registry._jwt_api_map = api_map
+    return api_map
+
+
+def api_routing(registry, httprequest, generate_rules):
+    """The routing of the addon's route (or ``auth='jwt'`` route) that
+    ``httprequest`` targets on ``registry``'s database, else ``None``.
+
+    ``generate_rules(registry)`` yields the ``(url, endpoint)`` of every route
+    of the database; only the API routes are kept, once per registry (a module
+    install loads a new registry).
+    """
+    try:
+        rule, _args = _api_map(registry, generate_rules).bind_to_environ(httprequest.environ).match(
+            return_rule=True)
+    except (werkzeug.exceptions.HTTPException, RequestRedirect):
+        return None
+    return rule.endpoint.routing
+
+
+def early_answer(registry, routing, exception):
+    """The answer to ``exception`` before ``ir.http`` runs: in the envelope,
+    or in JSON-RPC's shape for a ``type='json'`` route, with ``registry``'s CORS."""
+    cors = registry['ir.http']._jwt_cors_headers() if registry is not None else None
+    answer = error_answer(exception)
+    if routing and routing.get('type') in JSONRPC_TYPES:
+        return jsonrpc_error(answer, None, cors)
+    return answer_envelope(answer, cors)
