@@ -111,7 +111,9 @@ def error_answer(exception, log=True):
     if isinstance(exception, werkzeug.exceptions.HTTPException) and exception.code:
         if exception.code >= 500 and log:
             _logger.error('API request failed: %s', exception)
-        return Answer(exception.code, exception.name, name=_name(exception))
+        allowed = getattr(exception, 'valid_methods', None)  # a 405 says which methods are
+        return Answer(exception.code, exception.name, headers={'Allow': ', '.join(allowed)} if allowed else None,
+                      name=_name(exception))
     if isinstance(exception, DATABASE_ERRORS):
         _logger.warning('API request: database unavailable (%s)', type(exception).__name__)
         return error_answer(ServiceUnavailable())
@@ -152,8 +154,3 @@ def _json(body, code, headers, cors):
 def answer_envelope(answer, cors=None):
     return envelope(success=False, code=answer.code, message=answer.message, data=answer.data,
                     headers=answer.headers, cors=cors)
-
-
-def exception_envelope(exception, cors=None):
-    """The envelope for any exception raised while serving an API request."""
-    return answer_envelope(error_answer(exception), cors)

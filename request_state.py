@@ -15,7 +15,7 @@ class JwtRequestState(object):
     ``routing``
         the routing of the route served, when it is the addon's (see
         ``ir.http._jwt_is_api_route``); ``{}`` for a path under ``/api/``
-        that no route serves.
+        that no route serves, or an addon's route called with another method.
     ``api``
         the request is the addon's: its errors answer in the envelope (or in
         JSON-RPC's shape on ``type='json'`` routes), never as Odoo's pages.

@@ -62,7 +62,8 @@ def _api_map(registry, generate_rules):
 
 def api_routing(registry, httprequest, generate_rules):
     """The routing of the addon's route (or ``auth='jwt'`` route) that
-    ``httprequest`` targets on ``registry``'s database, else ``None``.
+    ``httprequest`` targets on ``registry``'s database, ``{}`` when such a
+    route is there for other methods only (a 405 in the envelope), else ``None``.
 
     ``generate_rules(registry)`` yields the ``(url, endpoint)`` of every route
     of the database; only the API routes are kept, once per registry (a module
@@ -71,6 +72,8 @@ def api_routing(registry, httprequest, generate_rules):
     try:
         rule, _args = _api_map(registry, generate_rules).bind_to_environ(httprequest.environ).match(
             return_rule=True)
+    except werkzeug.exceptions.MethodNotAllowed:
+        return {}
     except (werkzeug.exceptions.HTTPException, RequestRedirect):
         return None
     return rule.endpoint.routing

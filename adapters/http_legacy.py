@@ -28,8 +28,9 @@ from ..answers import JwtAnswer, JwtResponse
 from ..exceptions import BodyTooLarge, JwtError, ServiceUnavailable
 from ..models.jwt_provider_key import DEFAULTS
 from ..request_state import JwtRequestState, jwt_state
-from ..tools import (API_PREFIX, api_slot, body_arguments, check_body_size, is_json, known_body_limit,
-                     prefetch_body, read_json_body)
+from ..tools import (
+    API_PREFIX, api_slot, body_arguments, check_body_size, is_json, known_body_limit, prefetch_body, read_json_body
+)
 from .api_route import addon_registry, api_routing, early_answer, token_db
 
 DATABASE_ERRORS = (psycopg2.Error, PoolError)
@@ -197,8 +198,13 @@ class IrHttp(models.AbstractModel):
 
     @classmethod
     def _dispatch(cls):
-        response = super(IrHttp, cls)._dispatch()
         state = jwt_state(request, create=False)
+        try:
+            response = super(IrHttp, cls)._dispatch()
+        except werkzeug.exceptions.MethodNotAllowed as e:  # Odoo lets it escape as a page
+            if state is None or state.routing is None:
+                raise
+            return cls._handle_exception(e)
         if (state is not None and state.stateless) or isinstance(response, JwtResponse):
             if not request._failed:
                 cls._jwt_after_endpoint(response)

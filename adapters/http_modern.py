@@ -20,7 +20,7 @@ leaves every other request to Odoo untouched:
   request waits for an API slot (``tools.api_slot``), then Odoo takes its cursor.
 """
 import psycopg2
-from werkzeug.exceptions import NotFound
+from werkzeug.exceptions import MethodNotAllowed, NotFound
 from werkzeug.routing import RequestRedirect
 
 from odoo import http, models
@@ -30,8 +30,9 @@ from odoo.sql_db import PoolError
 from ..exceptions import JwtError, ServiceUnavailable
 from ..models.jwt_provider_key import DEFAULTS
 from ..request_state import jwt_state
-from ..tools import (API_PREFIX, api_slot, body_arguments, check_body_size, is_json, known_body_limit,
-                     prefetch_body, read_json_body)
+from ..tools import (
+    API_PREFIX, api_slot, body_arguments, check_body_size, is_json, known_body_limit, prefetch_body, read_json_body
+)
 from .api_route import addon_registry, api_routing, early_answer, token_db
 
 _get_session_and_dbname = http.Request._get_session_and_dbname
@@ -89,6 +90,7 @@ def serve_db(self):
     routing = _routing(self)
     if routing is None:
         return _serve_db(self)
+    jwt_state(self).routing = routing  # ir.http answers its errors, its exact routing known later
     registry = addon_registry(self.db)
     try:
         # The body first: a slow client must hold neither a slot nor a connection.
@@ -126,6 +128,11 @@ class IrHttp(models.AbstractModel):
                 raise
             jwt_state(request).routing = {}
             raise NotFound()
+        except MethodNotAllowed as e:  # raised outside ir.http's error handling: answered here
+            state = jwt_state(request, create=False)
+            if state is not None and state.routing is not None:
+                e.error_response = cls._handle_error(e)
+            raise
 
     @classmethod
     def _authenticate(cls, endpoint):

@@ -9,7 +9,9 @@ which exports the ``HARNESS_*`` variables ``make test`` uses:
 2. a threaded server and a ``--workers 2`` server on it, with Odoo's default
    database pool;
 3. ``tests/blackbox/test_fuzz.py`` with ``JWT_FUZZ_REQUESTS`` (the main test
-   keeps generating until it has sent that many requests), then
+   keeps generating until it has sent that many requests), Schemathesis
+   (``tests/blackbox/test_schemathesis.py``) with ``--schemathesis-examples``
+   examples per operation (``make test`` runs 25), then
    ``tests/blackbox/test_concurrency.py``;
 4. ERROR lines in the servers' logs count as failures, as in ``make test``.
 
@@ -18,7 +20,7 @@ smallest request that shows it, and closes with ``N passed, N failed``.
 
 Options: ``--requests N`` (10000), ``--examples N`` (examples per round,
 500), ``--batch N`` (parallel requests per example, 8), ``--seed S``,
-``--no-concurrency``; anything else goes to pytest.
+``--schemathesis-examples N`` (300), ``--no-concurrency``; anything else goes to pytest.
 """
 import argparse
 import os
@@ -39,18 +41,13 @@ def parse():
     parser.add_argument('--examples', type=int, default=500)
     parser.add_argument('--batch', type=int, default=8)
     parser.add_argument('--seed', type=int, default=None)
+    parser.add_argument('--schemathesis-examples', type=int, default=300)
     parser.add_argument('--no-concurrency', action='store_true')
     return parser.parse_known_args()
 
 
 def create_database(db, log):
-    run_tests.psql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '%s'" % db)
-    run_tests.psql('DROP DATABASE IF EXISTS "%s"' % db)
-    run_tests.psql('CREATE DATABASE "%s" TEMPLATE "%s" OWNER %s' % (db, ENV['HARNESS_TEMPLATE_DB'],
-                                                                    ENV['HARNESS_PG_ROLE']))
-    run_tests.psql("UPDATE ir_config_parameter SET value = gen_random_uuid() WHERE key = 'database.uuid'", db)
-    if getattr(run_tests, 'LOCK_TIMEOUT', None):  # as the test database: a lock wait ends, never hangs
-        run_tests.psql("ALTER DATABASE \"%s\" SET lock_timeout = '%s'" % (db, run_tests.LOCK_TIMEOUT))
+    run_tests.copy_template(db)
     print('[fuzz] installing jwt_provider and the example addon in %s' % db, flush=True)
     done = subprocess.run(run_tests.odoo_cmd('-i', run_tests.MODULES, '--stop-after-init',
                                              '--max-cron-threads=0', '--workers=0',
@@ -83,16 +80,18 @@ def main():
                    JWT_TEST_SERVER_LOG=threaded.log, JWT_TEST_WORKERS_SERVER_LOG=workers.log,
                    JWT_TEST_SERIES=run_tests.SERIES, JWT_TEST_PG_DATA=ENV.get('HARNESS_PG_DATA', ''),
                    JWT_FUZZ_REQUESTS=str(options.requests), JWT_FUZZ_EXAMPLES=str(options.examples),
-                   JWT_FUZZ_BATCH=str(options.batch), JWT_FUZZ_REPORT=report)
+                   JWT_FUZZ_BATCH=str(options.batch), JWT_FUZZ_REPORT=report,
+                   JWT_SCHEMATHESIS_EXAMPLES=str(options.schemathesis_examples), JWT_SCHEMATHESIS_TIMEOUT='3600')
         if options.seed is not None:
-            env['JWT_FUZZ_SEED'] = str(options.seed)
-        tests = [os.path.join(run_tests.ROOT, 'tests', 'blackbox', 'test_fuzz.py')]
+            env['JWT_FUZZ_SEED'] = env['JWT_SCHEMATHESIS_SEED'] = str(options.seed)
+        tests = [os.path.join(run_tests.ROOT, 'tests', 'blackbox', name)
+                 for name in ('test_fuzz.py', 'test_schemathesis.py')]
         if not options.no_concurrency:
             tests.append(os.path.join(run_tests.ROOT, 'tests', 'blackbox', 'test_concurrency.py'))
         print('[fuzz] %d requests and more against %s and %s (--workers 2)'
               % (options.requests, threaded.url, workers.url), flush=True)
-        subprocess.run([ENV['HARNESS_PY'], '-m', 'pytest', '-p', 'no:cacheprovider', '-q', '-rfE',
-                        '--junitxml=' + junit] + tests + pytest_args, env=env, cwd=run_tests.ROOT)
+        pytest = subprocess.run([ENV['HARNESS_PY'], '-m', 'pytest', '-p', 'no:cacheprovider', '-q', '-rfE',
+                                 '--junitxml=' + junit] + tests + pytest_args, env=env, cwd=run_tests.ROOT)
     finally:
         threaded.stop()
         workers.stop()
@@ -114,6 +113,10 @@ def main():
         print('[fuzz]   ' + line[:240])
     print('[fuzz] %.0f s in all; logs in %s' % (time.time() - started, run_tests.LOG_DIR))
     failed += 1 if errors else 0
+    if passed + failed == 0 or pytest.returncode not in (0, 1):
+        # pytest found nothing to run (-k matching nothing: exit 5), or could not run at all.
+        print('[fuzz] pytest ran no test (exit status %d): nothing was fuzzed' % pytest.returncode)
+        failed += 1
     print('%d passed, %d failed' % (passed, failed))
     return 1 if failed else 0
 

@@ -81,9 +81,10 @@ def free_port():
     return port
 
 
-def odoo_cmd(*args, db=TEST_DB, served=None):
-    """Odoo's command line on ``db`` (a comma-separated list is loaded at
-    start), serving the database ``served`` (``db`` by default)."""
+def odoo_cmd(*args, db=None, served=None):
+    """Odoo's command line on ``db`` (``TEST_DB`` by default; a comma-separated
+    list is loaded at start), serving the database ``served`` (``db`` by default)."""
+    db = db or TEST_DB
     cmd = [ENV['HARNESS_PY'], os.path.join(ROOT, 'dev', 'odoo'),
            '--addons-path=' + ENV['HARNESS_ADDONS_PATH'], '--data-dir=' + ENV['HARNESS_DATA_DIR'],
            '--db_host=127.0.0.1', '--db_port=' + ENV['HARNESS_PG_PORT'], '--db_user=' + ENV['HARNESS_PG_ROLE'],
@@ -377,7 +378,8 @@ def run_blackbox(extra_args):
     if state != 'installed':
         raise RuntimeError('jwt_provider is %s in %s after the Odoo tests' % (state, TEST_DB))
     t0 = time.time()
-    for path in (FAULT_WINDOWS, os.path.join(LOG_DIR, 'fuzz-report.txt')):
+    figures = os.path.join(LOG_DIR, 'figures.txt')
+    for path in (FAULT_WINDOWS, os.path.join(LOG_DIR, 'fuzz-report.txt'), figures):
         if os.path.exists(path):
             os.remove(path)
     plain_error = prepare_plain_db()
@@ -426,6 +428,10 @@ def run_blackbox(extra_args):
     elif tests == 0:
         print('[tests]   pytest ran no test')
         extra += 1
+    if os.path.exists(figures):
+        with open(figures) as f:
+            for line in f:
+                print('[tests]   measured: ' + line.rstrip())
     print('[tests] black-box tests: %d ran, %d failed, %d skipped (%.0f s)'
           % (tests, failures, skipped, time.time() - t0), flush=True)
     if browser is not None:

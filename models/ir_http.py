@@ -10,6 +10,7 @@ import logging
 from contextlib import closing
 
 import psycopg2
+
 from odoo import SUPERUSER_ID, api, models
 from odoo.http import request
 from odoo.sql_db import PoolError

@@ -10,7 +10,7 @@ from urllib.parse import urlparse
 import pytest
 import requests
 
-from conftest import TIMEOUT, URL, assert_envelope, bearer
+from conftest import TIMEOUT, URL, assert_envelope, bearer, report
 
 BODY_TIMEOUT = int(os.environ.get('ODOO_JWT_BODY_TIMEOUT') or 30)
 
@@ -50,6 +50,12 @@ def test_bearer_requests_need_no_csrf_token(tokens):
     assert assert_envelope(answer, 400, False)['message'] == 'A name is required'
     # Without a token: refused before any CSRF question arises.
     assert_envelope(requests.post(URL + '/example/jwt/rename', data={'name': 'Ada'}, timeout=TIMEOUT), 498)
+
+
+def test_a_wrong_method_answers_405_in_the_envelope(tokens):
+    answer = requests.get(URL + '/example/jwt/rename', headers=bearer(tokens['token']), timeout=TIMEOUT)
+    assert_envelope(answer, 405, False)
+    assert 'POST' in answer.headers['Allow']
 
 
 def rpc(params, token=None, request_id=7):
@@ -141,10 +147,14 @@ def test_slow_senders_hold_no_api_slot(tokens):
         for thread in threads:
             thread.start()
         stop.wait(1)  # every sender has its request under way
+        took = []
         for _ in range(3):
-            assert_envelope(requests.get(URL + '/api/ping', timeout=BODY_TIMEOUT / 2), 200)
-            assert_envelope(requests.get(URL + '/api/me', headers=bearer(tokens['token']),
-                                         timeout=BODY_TIMEOUT / 2), 200)
+            for answer in (requests.get(URL + '/api/ping', timeout=BODY_TIMEOUT / 2),
+                           requests.get(URL + '/api/me', headers=bearer(tokens['token']), timeout=BODY_TIMEOUT / 2)):
+                assert_envelope(answer, 200)
+                took.append(answer.elapsed.total_seconds())
+        report('slow senders: 40 trickling bodies to /api/login; /api/ping and /api/me meanwhile answered '
+               'in %.0f-%.0f ms (%d calls)' % (min(took) * 1000, max(took) * 1000, len(took)))
         # Guards the check above: the slow senders were still unanswered meanwhile.
         assert not any(sender.answered() for sender in senders)
         head = senders[0].answer()

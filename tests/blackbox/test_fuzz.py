@@ -38,8 +38,8 @@ from hypothesis import strategies as st
 
 from conftest import DB, TIMEOUT, URL, WORKERS_URL, assert_envelope, bearer, login
 from strategies import (
-    API_PATHS, AUTH_PATHS, EXAMPLE_PATHS, LATER_API_PATHS, MIB, Context, Spec, build, decoded_path, respell,
-    send_built, specs
+    API_PATHS, AUTH_PATHS, EXAMPLE_PATHS, LATER_API_PATHS, MIB, Context, Spec, build, decoded_path, respell, send_built,
+    specs
 )
 
 SERVERS = {'threaded': URL, 'workers': WORKERS_URL}
