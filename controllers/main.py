@@ -17,6 +17,21 @@ RASTER_IMAGES = ((b'\x89PNG\r\n\x1a\n', 'image/png'), (b'\xff\xd8\xff', 'image/j
                  (b'GIF87a', 'image/gif'), (b'GIF89a', 'image/gif'))
 
 
+class MissingField(JwtError):
+    """A field the call cannot do without is absent or empty: 400, as the
+    OpenAPI document's ``required`` and ``minLength`` say. A present but
+    unknown, expired or spent ticket or refresh token still answers 498."""
+    code = 400
+
+
+def _required(kw, *names):
+    """The values of ``names`` in the body; MissingField for the first absent or empty one."""
+    for name in names:
+        if kw.get(name) in (None, ''):
+            raise MissingField(message='%s is required' % name)
+    return [kw[name] for name in names]
+
+
 def _envelope(**kwargs):
     return request.env['ir.http']._jwt_response(**kwargs)
 
@@ -75,7 +90,8 @@ class JwtController(http.Controller):
     @api_endpoint(post_only=True)
     def login_totp(self, **kw):
         """Second step of a login with two-factor authentication."""
-        user = _sudo('res.users')._jwt_login_totp(kw.get('ticket'), kw.get('code'), _client_address())
+        ticket, code = _required(kw, 'ticket', 'code')
+        user = _sudo('res.users')._jwt_login_totp(ticket, code, _client_address())
         return self._token_answer(user)
 
     @http.route('/api/register', type='http', auth='none', csrf=False, jwt_api=True, readonly=False)
@@ -87,7 +103,8 @@ class JwtController(http.Controller):
     @http.route('/api/refresh', type='http', auth='none', csrf=False, jwt_api=True, readonly=False)
     @api_endpoint(post_only=True)
     def refresh(self, **kw):
-        user, tokens = _sudo('jwt_provider.token')._refresh(kw.get('refresh_token'))
+        refresh_token, = _required(kw, 'refresh_token')
+        user, tokens = _sudo('jwt_provider.token')._refresh(refresh_token)
         return _envelope(data=dict(user=user._jwt_login_data(), **tokens))
 
     @http.route('/api/me', type='http', auth='jwt', csrf=False)
@@ -103,20 +120,22 @@ class JwtController(http.Controller):
         _sudo('jwt_provider.token')._logout(token, everywhere=everywhere)
         return _envelope()
 
-    @http.route('/api/ping', type='http', auth='none', csrf=False, jwt_api=True)
+    # methods: any other (TRACE, POST, ...) answers 405, as the OpenAPI document says
+    # (x-other-methods); HEAD comes with GET, OPTIONS is the CORS preflight.
+    @http.route('/api/ping', type='http', auth='none', csrf=False, jwt_api=True, methods=['GET', 'OPTIONS'])
     def ping(self, **kw):
         """Unauthenticated health check; the benchmark's floor."""
         return _envelope(data={'pong': True})
 
-    @http.route('/web/avatar/<int:user_id>', type='http', auth='none', jwt_api=True)
+    @http.route('/web/avatar/<int:user_id>', type='http', auth='none', jwt_api=True, methods=['GET', 'OPTIONS'])
     def avatar(self, user_id, **kw):
         """The user's picture, or Odoo's placeholder, as the original served it.
 
         Only raster images are served, with ``nosniff`` and a CSP that forbids
         scripts: an uploaded SVG or HTML must never run under Odoo's origin.
         """
-        # The route's int converter accepts any length; ids are PostgreSQL integers.
-        user = _sudo('res.users').browse(user_id).exists() if user_id < 2 ** 31 else None
+        # Odoo's int converter is signed and of any length; ids are positive PostgreSQL integers.
+        user = _sudo('res.users').browse(user_id).exists() if 0 < user_id < 2 ** 31 else None
         image = compat.user_image(user) if user else False
         content = base64.b64decode(image) if image else b''
         mimetype = _raster_mimetype(content)

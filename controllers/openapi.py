@@ -30,7 +30,7 @@ A description is an OpenAPI Operation Object, applied to every method of the
 route, or a dict of them keyed by lower-case HTTP method. The route's
 ``methods`` (when set) choose the methods; otherwise the keys of a per-method
 description do; otherwise the route accepts any method and the description is
-repeated for GET, POST, PUT, PATCH and DELETE. On API routes a method a path
+repeated for GET, POST, PUT, PATCH, DELETE and TRACE. On API routes a method a path
 does not list answers 405 (``x-other-methods`` on the path: the answers to
 those methods, the shared ones below included). The answers every API route
 shares are added where a description has none of its own: 400 (undecodable
@@ -60,7 +60,9 @@ OPENAPI_VERSION = '3.1.0'
 ADDON_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DOCS_PAGE = os.path.join(ADDON_DIR, 'static', 'src', 'docs', 'index.html')
 HTTP_METHODS = ('get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace')
-ANY_METHODS = ('get', 'post', 'put', 'patch', 'delete')
+# A route declared without ``methods`` serves every method, TRACE included.
+ANY_METHODS = ('get', 'post', 'put', 'patch', 'delete', 'trace')
+NO_BODY_METHODS = ('get', 'head', 'delete', 'trace')
 
 # werkzeug's rule syntax: <converter(arguments):name>
 _RULE_PART = re.compile(r'<(?:(?P<converter>[a-zA-Z_][a-zA-Z0-9_]*)(?:\((?P<args>.*?)\))?:)?'
@@ -147,29 +149,34 @@ COMPONENTS = {
         'LoginRequest': {
             'type': 'object', 'required': ['email', 'password'],
             'properties': {
-                'email': _string('The login (an email address, or `admin`); compared case-insensitively.'),
-                'password': _string('The password.', format='password'),
+                'email': _string('The login (an email address, or `admin`); compared case-insensitively.',
+                                 minLength=1),
+                'password': _string('The password.', format='password', minLength=1),
             },
         },
         'TotpRequest': {
             'type': 'object', 'required': ['ticket', 'code'],
             'properties': {
-                'ticket': _string('The `ticket` of the 401 answer of `/api/login`.'),
-                'code': _string('The current code of the authenticator app.'),
+                'ticket': _string('The `ticket` of the 401 answer of `/api/login`.', minLength=1),
+                'code': _string('The current code of the authenticator app.', minLength=1),
             },
         },
         'RegisterRequest': {
             'type': 'object', 'required': ['email', 'password', 'name'],
             'properties': {
+                # What models/res_users.py checks, so that a request valid here is never refused as invalid.
                 'email': _string('Becomes the login; must be a valid address not already used (in any case).',
-                                 format='email'),
-                'password': _string('Not empty.', format='password'),
-                'name': _string('Not empty.'),
+                                 minLength=1, maxLength=254,
+                                 pattern=r'^\s*[^@\s\x00-\x1f\x7f]+@[^@\s\x00-\x1f\x7f]+\.[^@\s.\x00-\x1f\x7f]+\s*$'),
+                'password': _string('Not empty, at most 4096 characters, no NUL.', format='password',
+                                    minLength=1, maxLength=4096, pattern=r'^[^\x00]+$'),
+                'name': _string('Not empty nor only spaces.', minLength=1, pattern=r'[^\s\x00]'),
             },
         },
         'RefreshRequest': {
             'type': 'object', 'required': ['refresh_token'],
-            'properties': {'refresh_token': _string('The `refresh_token` of the last login or refresh.')},
+            'properties': {'refresh_token': _string('The `refresh_token` of the last login or refresh.',
+                                                    minLength=1)},
         },
         'LogoutRequest': {
             'type': 'object',
@@ -291,7 +298,8 @@ PATHS = {
         'requestBody': _body('TotpRequest'),
         'responses': {
             '200': _LOGIN_ANSWER,
-            '400': error('BadRequest', '`Incorrect code`, or an undecodable body.'),
+            '400': error('BadRequest', '`Incorrect code`, `ticket is required`, `code is required`, '
+                                       'or an undecodable body.'),
             '429': error('TooManyRequests'),
             '498': error('InvalidToken', 'The ticket is unknown, expired or already used.'),
             '503': error('ServiceUnavailable'),
@@ -316,6 +324,7 @@ PATHS = {
         'requestBody': _body('RefreshRequest'),
         'responses': {
             '200': _LOGIN_ANSWER,
+            '400': error('BadRequest', '`refresh_token is required`, or an undecodable body.'),
             '498': error('InvalidToken', 'The refresh token is invalid, expired, spent or revoked: log in again.'),
             '503': error('ServiceUnavailable'),
         },
@@ -337,11 +346,15 @@ PATHS = {
                                  'properties': {'pong': {'type': 'boolean', 'const': True}}},
                                 'The server and its database answer.')},
     },
-    # Not an API route: Odoo refuses other methods itself (CSRF), not in the envelope.
     '/web/avatar/{user_id}': {'get': {
         'operationId': 'avatar', 'tags': ['User'], 'summary': 'A user\'s image',
         'description': 'Odoo\'s placeholder image for an unknown user or a user without one.',
-        'responses': {'200': {'description': 'The image.', 'content': {'image/*': {}}}},
+        'responses': {
+            '200': {'description': 'The image.', 'content': {'image/*': {}}},
+            '404': {'description': '`user_id` is not an integer: no route matches, and Odoo answers its '
+                                   'own 404 page (not the envelope).',
+                    'content': {'text/html': {}}},
+        },
     }},
     '/api/openapi.json': {'get': {
         'operationId': 'openapi', 'tags': ['Service'], 'summary': 'This document',
@@ -412,8 +425,8 @@ def _routing_rules():
 
 def _converter_schema(converter, args):
     converter = converter or 'default'
-    if converter == 'int':
-        return {'type': 'integer', 'minimum': 0}
+    if converter == 'int':  # Odoo's SignedIntConverter, on every series: -1 is routed too
+        return {'type': 'integer'}
     if converter == 'float':
         return {'type': 'number', 'minimum': 0}
     if converter == 'uuid':
@@ -513,7 +526,7 @@ def _complete(operation, method, path, routing, parameters, suffix_id):
     if suffix_id:
         operation['operationId'] = '%s_%s' % (operation.get('operationId') or _operation_id(path, ''), method)
     operation.setdefault('operationId', _operation_id(path, method))
-    if method in ('get', 'head', 'delete'):
+    if method in NO_BODY_METHODS:
         operation.pop('requestBody', None)
     if parameters:
         named = {p.get('name') for p in operation.get('parameters', []) if p.get('in') == 'path'}
