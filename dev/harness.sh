@@ -295,6 +295,41 @@ setup_browser() {
     echo "$want" > "$marker"
 }
 
+# --- Schemathesis ------------------------------------------------------------------
+# tests/blackbox/test_schemathesis.py runs Schemathesis' `st` against the live
+# OpenAPI document, from a virtualenv of its own (.state/venv-schemathesis,
+# requirements/schemathesis.txt), the same for every series: current
+# Schemathesis needs Python 3.9+ and we pin it on 3.12, found as the series'
+# interpreters are (python3.12, pyenv, $PYENV_ROOT; SCHEMATHESIS_PYTHON to choose).
+SCHEMATHESIS_VENV="$STATE/venv-schemathesis"
+
+find_schemathesis_python() {
+    if [ -n "${SCHEMATHESIS_PYTHON:-}" ]; then echo "$SCHEMATHESIS_PYTHON"; return; fi
+    local cand
+    for cand in "$(command -v python3.12 2>/dev/null || true)" \
+                "$(pyenv prefix 3.12 2>/dev/null | head -1)/bin/python" \
+                "${PYENV_ROOT:-$HOME/.pyenv}"/versions/3.12.*/bin/python; do
+        [ -n "$cand" ] && [ -x "$cand" ] && python_ok "$cand" 3.12 \
+            && { "$cand" -c 'import sys; print(sys.executable)'; return; }
+    done
+    return 1
+}
+
+setup_schemathesis() {
+    local python want marker="$SCHEMATHESIS_VENV/.harness-ready"
+    python=$(find_schemathesis_python) \
+        || { say "note: no Python 3.12 for Schemathesis (pyenv install 3.12, or SCHEMATHESIS_PYTHON=...): its test is skipped"; return 0; }
+    want=$({ cat "$ROOT/requirements/schemathesis.txt"; "$python" -c 'import sys; print(sys.version)'; } | sha1sum | cut -c1-40)
+    if [ -f "$marker" ] && [ "$(cat "$marker")" = "$want" ]; then return 0; fi
+    say "building Schemathesis' virtualenv ${SCHEMATHESIS_VENV#$ROOT/}; pip log: ${LOGS#$ROOT/}/pip-schemathesis.log"
+    rm -rf "$SCHEMATHESIS_VENV"
+    "$python" -m venv "$SCHEMATHESIS_VENV" || die "$python cannot create a virtualenv"
+    (PY="$SCHEMATHESIS_VENV/bin/python"; pip_install -r "$ROOT/requirements/schemathesis.txt") \
+        > "$LOGS/pip-schemathesis.log" 2>&1 \
+        || { tail -n 15 "$LOGS/pip-schemathesis.log" >&2; die "pip could not install requirements/schemathesis.txt"; }
+    echo "$want" > "$marker"
+}
+
 # --- translation template ---------------------------------------------------------
 # i18n/jwt_provider.pot is the union of the series' exports (views differ by era):
 # `make pot` adds this series' terms (11.0 and 19.0 cover both eras; delete the
@@ -602,6 +637,7 @@ export_for_tools() {  # what dev/*.py need to drive Odoo themselves
     export HARNESS_TEMPLATE_DB="$TEMPLATE_DB" HARNESS_FLAVOR="$FLAVOR" HARNESS_ODOO_SRC="${ODOO_SRC:-}"
     export HARNESS_SERIES="$SERIES" HARNESS_LOG_DIR="$LOGS" HARNESS_PG_DATA="$PGDATA"
     if browser_series && [ -x "$BROWSER_VENV/bin/python" ]; then export HARNESS_BROWSER_PY="$BROWSER_VENV/bin/python"; fi
+    if [ -f "$SCHEMATHESIS_VENV/.harness-ready" ]; then export HARNESS_SCHEMATHESIS_PY="$SCHEMATHESIS_VENV/bin/python"; fi
 }
 
 # --- every series ---------------------------------------------------------------
@@ -755,6 +791,7 @@ MSG
         lock 7 "test-$FLAVOR"
         setup
         setup_browser
+        setup_schemathesis
         unlock 9
         export_for_tools
         rc=0
@@ -783,8 +820,9 @@ MSG
         "$PY" "$ROOT/dev/bench.py" "$@" || rc=$?
         exit "$rc"
         ;;
-    fuzz)  # dev/fuzz.py: 10,000+ generated requests, then the concurrency tests
+    fuzz)  # dev/fuzz.py: 10,000+ generated requests, Schemathesis, then the concurrency tests
         setup
+        setup_schemathesis
         unlock 9
         export_for_tools
         rc=0
