@@ -265,10 +265,8 @@ def prefetch_body(httprequest, limit, timeout=BODY_READ_TIMEOUT):
     except (OSError, ValueError) as e:  # reset by the client, or a closed file
         raise BodyIncomplete('%d of %d bytes: %s' % (received, length, type(e).__name__))
     finally:
-        try:
+        with contextlib.suppress(OSError):  # the client is gone: nothing to restore
             sock.settimeout(previous)
-        except OSError:
-            pass
     environ['wsgi.input'] = io.BytesIO(b''.join(chunks))
 
 

@@ -1,7 +1,7 @@
 """Two ways to protect a route with jwt_provider, and what a protected route may raise."""
 from werkzeug.exceptions import NotFound
 
-from odoo import SUPERUSER_ID, http
+from odoo import SUPERUSER_ID, _, http
 from odoo.exceptions import AccessError, MissingError, UserError, ValidationError
 from odoo.http import request
 
@@ -61,7 +61,7 @@ class ErrorsController(http.Controller):
     @http.route('/example/jwt/rename', type='http', auth='jwt', methods=['POST'])
     def rename(self, name=None, **kw):
         if not name:
-            raise UserError('A name is required')
+            raise UserError(_('A name is required'))
         request.env.user.write({'name': name})  # users may rename themselves
         return jwt_http.response(data={'id': request.env.uid, 'name': request.env.user.name})
 
@@ -72,11 +72,11 @@ class ErrorsController(http.Controller):
         if what == 'access':
             self._forbidden()
         if what == 'user':
-            raise UserError('Nothing to do for %s' % request.env.user.login)
+            raise UserError(_('Nothing to do for %s') % request.env.user.login)
         if what == 'validation':
-            raise ValidationError('This value is not valid')
+            raise ValidationError(_('This value is not valid'))
         if what == 'missing':
-            raise MissingError('That record does not exist')
+            raise MissingError(_('That record does not exist'))
         if what == 'not-found':
             raise NotFound()
         if what == 'bug':
@@ -88,11 +88,11 @@ class ErrorsController(http.Controller):
         # What the ORM raises for a user without the right: writing another user.
         admin = request.env['res.users'].browse(SUPERUSER_ID)
         admin.write({'name': 'not mine'})
-        raise AccessError('Access denied')  # the superuser's own token: still refused
+        raise AccessError(_('Access denied'))  # the superuser's own token: still refused
 
     # JSON-RPC with a bearer token: JSON-RPC's own params become the arguments.
     @http.route('/example/jwt/rpc', type='json', auth='jwt')
     def rpc(self, id=None, **kw):
         if id == 'user-error':
-            raise UserError('A JSON-RPC user error')
+            raise UserError(_('A JSON-RPC user error'))
         return {'uid': request.env.uid, 'id': id, 'kw': sorted(kw)}

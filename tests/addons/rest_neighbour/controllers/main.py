@@ -3,7 +3,7 @@ jwt_provider shares: each answers what it received, in its own format, so
 that a test sees any field, body or status that jwt_provider would change."""
 import json
 
-from odoo import http
+from odoo import _, http
 from odoo.exceptions import UserError
 from odoo.http import request
 
@@ -35,7 +35,7 @@ class NeighbourController(http.Controller):
 
     @http.route('/api/v1/fail', type='http', auth='none', csrf=False)
     def fail(self, **kw):
-        raise UserError('neighbour says no')
+        raise UserError(_('neighbour says no'))
 
     @http.route('/api/v1/rpc/public', type='json', auth='public')
     def rpc_public(self, **kw):
