@@ -165,8 +165,9 @@ COMPONENTS = {
             'type': 'object', 'required': ['email', 'password', 'name'],
             'properties': {
                 # What models/res_users.py checks, so that a request valid here is never refused as invalid.
-                'email': _string('Becomes the login; must be a valid address not already used (in any case).',
-                                 minLength=1, maxLength=254,
+                # No maxLength: surrounding spaces are dropped first, then the address may have 254.
+                'email': _string('Becomes the login; must be a valid address of at most 254 characters '
+                                 '(surrounding spaces aside), not already used (in any case).', minLength=1,
                                  pattern=r'^\s*[^@\s\x00-\x1f\x7f]+@[^@\s\x00-\x1f\x7f]+\.[^@\s.\x00-\x1f\x7f]+\s*$'),
                 'password': _string('Not empty, at most 4096 characters, no NUL.', format='password',
                                     minLength=1, maxLength=4096, pattern=r'^[^\x00]+$'),
@@ -489,8 +490,16 @@ def _jsonrpc(path, routing):
             'type': 'object', 'required': ['jsonrpc', 'method'],
             'properties': {'jsonrpc': {'const': '2.0'}, 'method': {'type': 'string'}, 'id': {},
                            'params': {'type': 'object'}}}}}},
-        'responses': {'200': {'description': 'The JSON-RPC answer: `result` or `error`.',
-                              'content': {'application/json': {'schema': JSONRPC_ANSWER}}}},
+        'responses': {
+            '200': {'description': 'The JSON-RPC answer: `result` or `error`.',
+                    'content': {'application/json': {'schema': JSONRPC_ANSWER}}},
+            # Odoo's own answers (16.0+), before the route and before the token is read.
+            '400': {'description': 'The body is not JSON (`Invalid JSON data`, Odoo 16.0+).',
+                    'content': {'text/html': {}}},
+            '415': {'description': 'The request is not `Content-Type: application/json` (a GET, say), '
+                                   'answered by Odoo 16.0+ with its own page.',
+                    'content': {'text/html': {}}},
+        },
     }
 
 

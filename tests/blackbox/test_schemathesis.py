@@ -32,11 +32,13 @@ What else is chosen, and why:
   address already registered (the fixed seed registers the same ones again)
   are refused by the server's state, not their form (Schemathesis exempts a
   login operation it knows from a ``tokenUrl``, which a bearer scheme has not);
-* on ``/example/jwt/rpc``, a JSON-RPC route, ``negative_data_rejection`` is
-  off: JSON-RPC answers a refused call with HTTP 200 and an ``error`` object
-  (Odoo's protocol, and what the document says), not with a 4xx;
+* on ``/example/jwt/rpc``, a JSON-RPC route, ``negative_data_rejection``
+  accepts 200: JSON-RPC answers a refused call with HTTP 200 and an ``error``
+  object (Odoo's protocol, and what the document says), not with a 4xx; and
+  ``positive_data_acceptance`` accepts 415 for GET, DELETE and TRACE, which
+  carry no body, so no JSON-RPC call (Odoo 16.0+ answer 415, documented);
 * on ``/example/jwt/rename``, declared without a description (no
-  ``jwt_openapi``), ``positive_data_acceptance`` is off: the generic
+  ``jwt_openapi``), ``positive_data_acceptance`` accepts 400: the generic
   description cannot know that it needs a ``name``;
 * free sign-up is on during the run (``/api/register`` answers 501 when it is
   off, a 5xx that ``not_a_server_error`` counts as a failure);
@@ -78,14 +80,24 @@ checks.positive_data_acceptance.expected-statuses = ["2xx", "3xx", "400", "401",
                                                      "5xx", "498"]
 
 # JSON-RPC answers a refused call with HTTP 200 and an `error` (Odoo's protocol, documented so).
+# (`enabled = false` here would lose to `--checks all` on the command line.)
 [[operations]]
 include-path = "/example/jwt/rpc"
-checks.negative_data_rejection.enabled = false
+checks.negative_data_rejection.expected-statuses = ["200", "400", "401", "403", "404", "405", "406", "409", "415",
+                                                    "422", "428", "429", "5xx", "498"]
+
+# A JSON-RPC call needs a JSON body: GET, DELETE, TRACE carry none (16.0+ answer 415, documented).
+[[operations]]
+include-path = "/example/jwt/rpc"
+include-method = ["GET", "DELETE", "TRACE"]
+checks.positive_data_acceptance.expected-statuses = ["2xx", "3xx", "401", "403", "404", "409", "415", "429",
+                                                     "5xx", "498"]
 
 # Declared without a description (no `jwt_openapi`): the document cannot know the field it needs.
 [[operations]]
 include-path = "/example/jwt/rename"
-checks.positive_data_acceptance.enabled = false
+checks.positive_data_acceptance.expected-statuses = ["2xx", "3xx", "400", "401", "403", "404", "409", "429",
+                                                     "5xx", "498"]
 """
 
 
