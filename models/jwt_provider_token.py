@@ -244,10 +244,20 @@ class JwtProviderToken(models.Model):
             spent_at = compat.to_datetime(spent_at)
             grace = self.env['jwt_provider.key']._param('refresh_grace')
             if spent_at and now - spent_at <= datetime.timedelta(seconds=grace):
+                # A retry gets the pair it lost, while its login lives: not after a logout.
+                if not self._family_alive(family):
+                    raise InvalidToken('refresh token of a revoked login')
                 return user, self._issue_pair(user, family, claims['jti'], spent_at, create=False)
             _logger.warning('Refresh token reuse for user %s: revoking its token family', uid)
             self._revoke_domain([('family', '=', family)], 'reuse')
         raise InvalidToken('refresh token already used or revoked')
+
+    @api.model
+    def _family_alive(self, family):
+        """Whether a login still has a token that is not revoked."""
+        self.env.cr.execute('SELECT 1 FROM jwt_provider_token WHERE family = %s AND revoked IS NOT TRUE LIMIT 1',
+                            [family])
+        return bool(self.env.cr.fetchone())
 
     # -- two-factor tickets ------------------------------------------------
     @api.model

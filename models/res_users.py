@@ -220,7 +220,7 @@ class ResUsers(models.Model):
             Token._revoke_users(self, 'password')
         if 'totp_secret' in vals:  # two-factor authentication turned on or off
             Token._revoke_users(self, 'second_factor')
-        if vals.get('active') is False:
+        if 'active' in vals and not vals['active']:  # RPC clients send 0 as often as False
             Token._revoke_users(self, 'archived')
         return res
 

@@ -63,6 +63,21 @@ class TestRevocation(JwtCase):
         self.user.write({'active': False})
         self.assertInvalid(self.pair['token'])
 
+    def test_archived_user_stays_revoked_whatever_falsy_value(self):
+        # RPC clients often send 0 (or '') for False: the tokens must not come back on reactivation.
+        for falsy in (0, False, ''):
+            pair = self.Token._issue_pair(self.user)
+            self.user.write({'active': falsy})
+            self.user.write({'active': True})
+            self.assertInvalid(pair['token'])
+
+    def test_a_revoked_family_stays_revoked_within_the_grace_window(self):
+        from ..exceptions import InvalidToken
+        _user, new = self.Token._refresh(self.pair['refresh_token'])
+        self.Token._logout(new['token'])
+        with self.assertRaises(InvalidToken):  # replaying the spent token within the grace window
+            self.Token._refresh(self.pair['refresh_token'])
+
     def test_archived_user_even_if_rows_untouched(self):
         # Deactivation through SQL (or a module bypassing write) is caught by the lookup's join.
         self.env.cr.execute("UPDATE res_users SET active = false WHERE id = %s", [self.user.id])
