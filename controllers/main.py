@@ -136,6 +136,8 @@ class JwtController(http.Controller):
         """
         # Odoo's int converter is signed and of any length; ids are positive PostgreSQL integers.
         user = _sudo('res.users').browse(user_id).exists() if 0 < user_id < 2 ** 31 else None
+        if user and not user.active:  # exists() ignores active: an archived user is nobody
+            user = None
         image = compat.user_image(user) if user else False
         content = base64.b64decode(image) if image else b''
         mimetype = _raster_mimetype(content)

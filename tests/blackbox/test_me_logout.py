@@ -5,7 +5,7 @@ import json
 import pytest
 import requests
 
-from conftest import TIMEOUT, URL, assert_envelope, bearer, login
+from conftest import SERIES, TIMEOUT, URL, assert_envelope, bearer, login
 
 
 def me(headers=None, method='GET'):
@@ -110,6 +110,19 @@ def test_avatar(user):
     for missing_id in ('99999999', '9' * 30):
         missing = requests.get(URL + '/web/avatar/' + missing_id, timeout=TIMEOUT)
         assert missing.status_code == 200 and missing.content[:4] == b'\x89PNG'
+
+
+PNG_1PX = 'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8DwHwAFBQIAX8jx0gAAAABJRU5ErkJggg=='
+
+
+def test_avatar_of_an_archived_user_is_not_served(admin, user):
+    admin.call('res.users', 'write', [user['id']], {'image' if SERIES < 13 else 'image_1920': PNG_1PX})
+    placeholder = requests.get(URL + '/web/avatar/99999999', timeout=TIMEOUT).content
+    own = requests.get(URL + '/web/avatar/%d' % user['id'], timeout=TIMEOUT)
+    assert own.status_code == 200 and own.content != placeholder  # guards the check below
+    admin.call('res.users', 'write', [user['id']], {'active': False})
+    archived = requests.get(URL + '/web/avatar/%d' % user['id'], timeout=TIMEOUT)
+    assert archived.status_code == 200 and archived.content == placeholder
 
 
 def test_responses_hold_no_secret(admin, tokens):
