@@ -635,9 +635,18 @@ def build_document(base_url=None):
 
 
 # -- the endpoints ---------------------------------------------------------------
-def _raw_response(body, content_type, cache=None):
+# /api/docs runs Redoc on Odoo's origin: only its own script and the live document,
+# never framed (Redoc styles inline and searches in a blob: worker).
+DOCS_CSP = ("default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+            "font-src 'self' data:; connect-src 'self'; worker-src 'self' blob:; frame-ancestors 'none'; "
+            "base-uri 'none'; form-action 'none'")
+
+
+def _raw_response(body, content_type, cache=None, csp=None):
     """A response outside the envelope, with the API's CORS headers."""
     headers = [('Content-Type', content_type), ('X-Content-Type-Options', 'nosniff')]
+    if csp:
+        headers += [('Content-Security-Policy', csp), ('X-Frame-Options', 'DENY')]
     if cache:
         headers.append(('Cache-Control', cache))
     ir_http = request.env['ir.http']
@@ -671,4 +680,4 @@ class OpenApiController(http.Controller):
             return refused
         with open(DOCS_PAGE, 'rb') as f:
             page = f.read()
-        return _raw_response(page, 'text/html; charset=utf-8', 'no-cache')
+        return _raw_response(page, 'text/html; charset=utf-8', 'no-cache', csp=DOCS_CSP)
