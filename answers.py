@@ -84,12 +84,20 @@ def _name(exception):
     return '%s.%s' % (cls.__module__, cls.__name__)
 
 
-def error_answer(exception, log=True):
+def log_safe(text, limit=300):
+    """``text`` (a client's path, say) as one printable line: a ``%0A`` in a
+    path must not forge a line of the log."""
+    return text[:limit].encode('unicode_escape').decode('ascii')
+
+
+def error_answer(exception, log=True, path=None):
     """The one mapping of an exception raised while serving an API request to
     what the client gets (see the module's table); logs it accordingly, unless
     ``log`` is false for an exception Odoo goes on to log itself (16.0+)."""
     if isinstance(exception, JwtError):
-        if isinstance(exception, KeyConfigError):
+        if isinstance(exception, InvalidToken) and path is not None:
+            _logger.info('JWT refused on %s: %s', log_safe(path), exception)
+        elif isinstance(exception, KeyConfigError):
             _logger.error('JWT service unavailable: %s', exception)  # the administrator must act
         elif exception.code >= 500:
             _logger.warning('JWT service unavailable: %s', exception)

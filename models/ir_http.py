@@ -50,7 +50,7 @@ class IrHttp(models.AbstractModel):
     def _jwt_error_response(cls, error, log=True):
         """The answer to ``error`` (any exception; see ``answers.py`` for the
         mapping): in the envelope, or in JSON-RPC's shape on a ``type='json'`` route."""
-        answer = error_answer(error, log)
+        answer = error_answer(error, log, path=request.httprequest.path)
         state = jwt_state(request, create=False)
         if state is not None and state.jsonrpc:
             return jsonrpc_error(answer, cls._jwt_jsonrpc_id(state), cls._jwt_cors_headers())

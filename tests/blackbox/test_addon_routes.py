@@ -92,6 +92,17 @@ def test_json_routes_answer_odoo_errors_in_json_rpc_shape(tokens):
     assert 'debug' not in error['data']
 
 
+def test_a_path_cannot_forge_a_log_line():
+    forged = 'FORGED-%s' % os.getpid()
+    answer = requests.get(URL + '/example/jwt/raise/x%0A2026-01-01 00:00:00,000 1 INFO db odoo: ' + forged,
+                          timeout=TIMEOUT)
+    assert_envelope(answer, 498, False)
+    with open(os.environ['JWT_TEST_SERVER_LOG'], errors='replace') as f:
+        lines = [line for line in f if forged in line]
+    assert any(' JWT refused on ' in line for line in lines), 'the refusal was not logged with its path'
+    assert not [line for line in lines if line.startswith('2026-01-01 00:00:00,000')], 'a forged log line'
+
+
 def test_a_form_that_is_not_utf8_is_a_bad_request():
     answer = requests.post(URL + '/api/login', data=b'email=\xff&password=x',
                            headers={'Content-Type': 'application/x-www-form-urlencoded'}, timeout=TIMEOUT)
