@@ -5,7 +5,7 @@ import re
 from passlib.context import CryptContext
 
 from odoo import _, api, fields, models
-from odoo.exceptions import AccessDenied
+from odoo.exceptions import AccessDenied, ValidationError
 
 from .. import compat
 from ..exceptions import (
@@ -56,13 +56,47 @@ class ResUsers(models.Model):
         if cr is None:
             compat.flush(self.env)
             cr = self.env.cr
+        matches = sorted((login != email, uid) for uid, login in self._jwt_same_login(email, cr))
+        return self.sudo().with_context(active_test=False).browse(matches[0][1] if matches else [])
+
+    @api.model
+    def _jwt_same_login(self, login, cr):
+        """``(id, login)`` of every user, archived too, whose login folds as ``login`` does.
+
+        The folded form of a typed login can be ASCII although the login is not
+        (a fullwidth ``ｋ``, the Kelvin sign): stored ASCII logins are looked up
+        by it too, not only by the typed text.
+        """
+        folded = fold_login(login)
         cr.execute(r"""
             SELECT id, login FROM res_users
-             WHERE lower(login) = lower(%s) OR login ~ '[^\x01-\x7f]'
-        """, [email])
-        folded = fold_login(email)
-        matches = sorted((login != email, uid) for uid, login in cr.fetchall() if fold_login(login) == folded)
-        return self.sudo().with_context(active_test=False).browse(matches[0][1] if matches else [])
+             WHERE lower(login) IN (lower(%s), %s) OR login ~ '[^\x01-\x7f]'
+        """, [login, folded])
+        return [(uid, stored) for uid, stored in cr.fetchall() if fold_login(stored) == folded]
+
+    @api.constrains('login')
+    def _jwt_check_login_unique_folded(self):
+        """One account per login however it is spelled (case, width, compatibility
+        characters): wherever a user is created or renamed (sign-up, the user
+        form, an import, RPC), a login that folds like another user's is refused."""
+        compat.flush(self.env)
+        for user in self:
+            others = [stored for uid, stored in self._jwt_same_login(user.login or '', self.env.cr) if uid != user.id]
+            if others:
+                raise ValidationError(_('Another user already has the login %s (compared ignoring case '
+                                        'and lookalike characters).') % others[0])
+
+    def init(self):
+        """Report (never merge) logins that already fold alike, at install and update."""
+        super(ResUsers, self).init()
+        self.env.cr.execute(r"SELECT id, login FROM res_users WHERE login IS NOT NULL")
+        groups = {}
+        for uid, login in self.env.cr.fetchall():
+            groups.setdefault(fold_login(login), []).append('%s (id %s)' % (login, uid))
+        for logins in groups.values():
+            if len(logins) > 1:
+                _logger.warning('Logins that differ only in case or lookalike characters: %s; API logins '
+                                'pick the exact spelling first. Rename all but one.', ', '.join(logins))
 
     @api.model
     def _jwt_login(self, email, password, address):

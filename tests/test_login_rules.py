@@ -1,5 +1,5 @@
 """Login and sign-up rules on res.users, and the throttling counters."""
-from odoo.exceptions import AccessDenied
+from odoo.exceptions import AccessDenied, ValidationError
 
 from .. import compat
 from ..exceptions import LoginThrottled, SignupDisabled, SignupRefused
@@ -12,6 +12,34 @@ class TestLoginRules(JwtCase):
     def test_login_ignores_case_and_spaces(self):
         Users = self.env['res.users']
         self.assertEqual(Users._jwt_authenticate_password(' Tester@Example.COM ', 'correct horse battery'), self.user)
+
+    def test_lookalike_logins_are_one_account(self):
+        """Fullwidth letters, the Kelvin sign and case fold to one login, whichever was registered first."""
+        Users = self.env['res.users']
+        name, value = compat.SIGNUP_PARAM
+        self.ICP.set_param(name, value)
+        ascii_first = Users._jwt_register('kelvin.a@example.com', 'a fine password', 'Kelvin')
+        for lookalike in ('\uff4belvin.a@example.com', '\u212aelvin.a@example.com', 'KELVIN.A@example.com'):
+            with self.assertRaises(SignupRefused) as caught:
+                Users._jwt_register(lookalike, 'another password', 'Lookalike')
+            self.assertEqual(caught.exception.message, 'Email address already existed')
+            # ...and the typed lookalike logs in to the account that exists.
+            self.assertEqual(Users._jwt_authenticate_password(lookalike, 'a fine password'), ascii_first)
+        other_first = Users._jwt_register('\uff4belvin.b@example.com', 'a fine password', 'Kelvin B')
+        with self.assertRaises(SignupRefused):
+            Users._jwt_register('kelvin.b@example.com', 'another password', 'Lookalike')
+        self.assertEqual(Users._jwt_authenticate_password('kelvin.b@example.com', 'a fine password'), other_first)
+
+    def test_no_lookalike_login_by_any_other_way(self):
+        """The user form, an import or RPC: any create or rename of a login."""
+        Users = self.env['res.users'].with_context(no_reset_password=True)
+        for login in ('TESTER@example.com', '\uff54ester@example.com', ' tester@example.com'):
+            with self.assertRaises(ValidationError):
+                Users.create({'name': 'Twin', 'login': login})
+        other = Users.create({'name': 'Other', 'login': 'other-login@example.com'})
+        with self.assertRaises(ValidationError):
+            other.write({'login': 'Tester@Example.com'})
+        other.write({'login': 'Other-Login@example.com'})  # its own login, respelled: fine
 
     def test_wrong_password_unknown_and_archived(self):
         Users = self.env['res.users']
