@@ -54,7 +54,7 @@ import tempfile
 import pytest
 import requests
 
-from conftest import SERIES, TIMEOUT, URL, login
+from conftest import SERIES, TIMEOUT, URL, login, report
 
 ST_PYTHON = os.environ.get('HARNESS_SCHEMATHESIS_PY')
 EXAMPLES = int(os.environ.get('JWT_SCHEMATHESIS_EXAMPLES') or 25)
@@ -143,5 +143,10 @@ def test_schemathesis(admin):
     me = requests.get(URL + '/api/me', headers={'Authorization': 'Bearer ' + token}, timeout=TIMEOUT)
     assert me.status_code == 200, me.text
     tested = re.search(r'Tested:\s+(\d+)', output)
+    cases = re.search(r'Test cases:\s+(.*)', output)
+    ending = re.search(r'=+ (.* in [0-9.]+s) =+\s*$', output)
+    report('schemathesis: %s operations, %s (%s; seed %d, %d examples per operation)' % (
+        tested.group(1) if tested else '?', cases.group(1).strip() if cases else '?',
+        ending.group(1) if ending else 'no summary', SEED, EXAMPLES))
     assert tested and int(tested.group(1)) >= 8, output[-3000:]
     assert run.returncode == 0, output[-12000:]
