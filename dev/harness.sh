@@ -636,7 +636,10 @@ export_for_tools() {  # what dev/*.py need to drive Odoo themselves
     export HARNESS_ADDONS_PATH="$ADDONS_PATH" HARNESS_PG_PORT="$(pg_port)" HARNESS_PG_ROLE="$PG_ROLE"
     export HARNESS_TEMPLATE_DB="$TEMPLATE_DB" HARNESS_FLAVOR="$FLAVOR" HARNESS_ODOO_SRC="${ODOO_SRC:-}"
     export HARNESS_SERIES="$SERIES" HARNESS_LOG_DIR="$LOGS" HARNESS_PG_DATA="$PGDATA"
-    if browser_series && [ -x "$BROWSER_VENV/bin/python" ]; then export HARNESS_BROWSER_PY="$BROWSER_VENV/bin/python"; fi
+    if browser_series; then
+        export HARNESS_BROWSER_SERIES=1  # a missing browser then fails the run (dev/run_tests.py)
+        if [ -x "$BROWSER_VENV/bin/python" ]; then export HARNESS_BROWSER_PY="$BROWSER_VENV/bin/python"; fi
+    fi
     if [ -f "$SCHEMATHESIS_VENV/.harness-ready" ]; then export HARNESS_SCHEMATHESIS_PY="$SCHEMATHESIS_VENV/bin/python"; fi
 }
 

@@ -456,6 +456,9 @@ def run_browser_tests(env, url):
     series the harness set a browser up for (HARNESS_BROWSER_PY); None elsewhere."""
     python = ENV.get('HARNESS_BROWSER_PY')
     if not python:
+        if ENV.get('HARNESS_BROWSER_SERIES'):  # this series has browser tests: their absence is a failure
+            print('[tests]   browser tests could not run: no browser virtualenv (see the harness\'s notes above)')
+            return 0, 1, 0
         return None
     t0 = time.time()
     junit = os.path.join(LOG_DIR, 'browser.xml')
