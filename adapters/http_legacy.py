@@ -186,11 +186,11 @@ class IrHttp(models.AbstractModel):
 
     @classmethod
     def _authenticate(cls, *args, **kwargs):
-        # 11.0-13.0 pass the auth method, 14.0/15.0 the endpoint. Checked here
-        # rather than in _dispatch: http_routing authenticates in its own
-        # _dispatch, before any inner override runs.
-        # 11.0-13.0 set request.endpoint only after authenticating: the
-        # routing comes from get_request, which matched Odoo's own map.
+        # 11.0-13.0 pass the auth method, 14.0/15.0 the endpoint, and 11.0-13.0
+        # set request.endpoint only after authenticating: the routing comes from
+        # get_request, which matched Odoo's own map. Checked here rather than in
+        # _dispatch: http_routing authenticates in its own _dispatch, before any
+        # inner override runs.
         state = jwt_state(request, create=False)
         if state is not None and state.routing:
             cls._jwt_before_auth(state.routing)
