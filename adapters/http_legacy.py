@@ -29,7 +29,8 @@ from ..exceptions import BodyTooLarge, JwtError, ServiceUnavailable
 from ..models.jwt_provider_key import DEFAULTS
 from ..request_state import JwtRequestState, jwt_state
 from ..tools import (
-    API_PREFIX, api_slot, body_arguments, check_body_size, is_json, known_body_limit, prefetch_body, read_json_body
+    API_PREFIX, api_slot, body_arguments, check_body_size, is_json, known_body_limit, prefetch_body, read_json_body,
+    read_jsonrpc_body
 )
 from .api_route import addon_registry, api_routing, early_answer, token_db
 
@@ -204,6 +205,10 @@ class IrHttp(models.AbstractModel):
         except werkzeug.exceptions.MethodNotAllowed as e:  # Odoo lets it escape as a page
             if state is None or state.routing is None:
                 raise
+            if state.routing and request.httprequest.method == 'OPTIONS':
+                # A CORS preflight of a route with methods: 16.0+ route OPTIONS themselves.
+                cls._jwt_era_stateless()
+                return cls._jwt_stateless_response(cls._jwt_response(code=200))
             return cls._handle_exception(e)
         if (state is not None and state.stateless) or isinstance(response, JwtResponse):
             if not request._failed:
@@ -250,7 +255,7 @@ class IrHttp(models.AbstractModel):
             return
         check_body_size(httprequest, limit)
         if state.jsonrpc:  # as JsonRequest reads it, once the size is known
-            request.jsonrequest = state.json_body = read_json_body(httprequest, limit)
+            request.jsonrequest = state.json_body = read_jsonrpc_body(httprequest, limit)
             request.params = dict(request.jsonrequest.get('params') or {})
             request.params.pop('context', None)
             return

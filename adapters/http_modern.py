@@ -31,7 +31,8 @@ from ..exceptions import JwtError, ServiceUnavailable
 from ..models.jwt_provider_key import DEFAULTS
 from ..request_state import jwt_state
 from ..tools import (
-    API_PREFIX, api_slot, body_arguments, check_body_size, is_json, known_body_limit, prefetch_body, read_json_body
+    API_PREFIX, api_slot, body_arguments, check_body_size, is_json, known_body_limit, prefetch_body, read_json_body,
+    read_jsonrpc_body
 )
 from .api_route import addon_registry, api_routing, early_answer, token_db
 
@@ -200,5 +201,8 @@ class IrHttp(models.AbstractModel):
     @classmethod
     def _jwt_era_read_body(cls, limit):
         check_body_size(request.httprequest, limit)
-        if is_json(request.httprequest):
-            jwt_state(request).json_body = body_arguments(read_json_body(request.httprequest, limit))
+        state = jwt_state(request)
+        if state.jsonrpc:  # Odoo reads it again; its params must be an object
+            state.json_body = read_jsonrpc_body(request.httprequest, limit)
+        elif is_json(request.httprequest):
+            state.json_body = body_arguments(read_json_body(request.httprequest, limit))

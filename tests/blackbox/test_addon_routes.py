@@ -85,6 +85,21 @@ def test_json_routes_refuse_bad_tokens_in_json_rpc_shape(tokens, token):
     assert 'debug' not in error['data']
 
 
+@pytest.mark.parametrize('params', [[42], 'x', 1, False, None])
+def test_json_rpc_params_that_are_no_object_are_refused(tokens, params):
+    error = rpc(params, tokens['token'])['error']
+    assert error['code'] == 400 and error['message'] == 'Invalid JSON-RPC request: params must be an object'
+
+
+def test_preflight_of_a_route_with_methods(tokens):
+    answer = requests.options(URL + '/example/jwt/rename', headers={
+        'Origin': 'https://app.example.com', 'Access-Control-Request-Method': 'POST',
+        'Access-Control-Request-Headers': 'authorization'}, timeout=TIMEOUT)
+    assert answer.status_code == 200
+    assert answer.headers['Access-Control-Allow-Origin'] == '*'
+    assert 'POST' in answer.headers['Access-Control-Allow-Methods']
+
+
 def test_json_routes_answer_odoo_errors_in_json_rpc_shape(tokens):
     error = rpc({'id': 'user-error'}, tokens['token'])['error']
     assert error['code'] == 400 and error['message'] == 'A JSON-RPC user error'
