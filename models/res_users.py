@@ -88,7 +88,7 @@ class ResUsers(models.Model):
 
     def init(self):
         """Report (never merge) logins that already fold alike, at install and update."""
-        super(ResUsers, self).init()
+        res = super(ResUsers, self).init()
         self.env.cr.execute(r"SELECT id, login FROM res_users WHERE login IS NOT NULL")
         groups = {}
         for uid, login in self.env.cr.fetchall():
@@ -97,6 +97,7 @@ class ResUsers(models.Model):
             if len(logins) > 1:
                 _logger.warning('Logins that differ only in case or lookalike characters: %s; API logins '
                                 'pick the exact spelling first. Rename all but one.', ', '.join(logins))
+        return res
 
     @api.model
     def _jwt_login(self, email, password, address):
