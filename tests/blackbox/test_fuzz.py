@@ -228,6 +228,8 @@ def route_class(path):
 
 
 JSON_TYPES = ('application/json', 'application/json-rpc')
+# The API routes declared with methods (the others take any).
+ROUTE_METHODS = {'/api/ping': ('GET', 'HEAD', 'OPTIONS')}
 
 
 def _depth(text):
@@ -243,6 +245,8 @@ def refused_body(method, path, built):
     """Why the addon must answer 400 for this body, or ``None``: a routed API
     path reads any body (but a preflight's) before it checks anything else."""
     if path not in API_PATHS + EXAMPLE_PATHS or method == 'OPTIONS' or not built.body or len(built.body) > MIB:
+        return None
+    if method not in ROUTE_METHODS.get(path, (method,)):  # routing refuses the method first: 405
         return None
     header = next((v.decode('latin-1') for k, v in built.headers if k.lower() == b'content-type'), '')
     mimetype, _sep, params = header.partition(';')
