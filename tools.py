@@ -153,14 +153,12 @@ def read_json_body(httprequest, limit):
     return body
 
 
-def read_jsonrpc_body(httprequest, limit):
-    """A JSON-RPC request body (``read_json_body``) whose ``params``, when
-    present, is an object: Odoo spreads it into the route's arguments."""
-    body = read_json_body(httprequest, limit)
+def check_jsonrpc_params(body):
+    """A JSON-RPC request's ``params``, when present, must be an object: Odoo
+    spreads it into the route's arguments."""
     if 'params' in body and not isinstance(body['params'], dict):
         raise BadRequestBody('JSON-RPC params of type %s' % type(body['params']).__name__,
                              message='Invalid JSON-RPC request: params must be an object')
-    return body
 
 
 def fold_login(login):

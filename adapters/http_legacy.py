@@ -29,8 +29,8 @@ from ..exceptions import BodyTooLarge, JwtError, ServiceUnavailable
 from ..models.jwt_provider_key import DEFAULTS
 from ..request_state import JwtRequestState, jwt_state
 from ..tools import (
-    API_PREFIX, api_slot, body_arguments, check_body_size, is_json, known_body_limit, prefetch_body, read_json_body,
-    read_jsonrpc_body
+    API_PREFIX, api_slot, body_arguments, check_body_size, check_jsonrpc_params, is_json, known_body_limit,
+    prefetch_body, read_json_body
 )
 from .api_route import addon_registry, api_routing, early_answer, token_db
 
@@ -255,7 +255,8 @@ class IrHttp(models.AbstractModel):
             return
         check_body_size(httprequest, limit)
         if state.jsonrpc:  # as JsonRequest reads it, once the size is known
-            request.jsonrequest = state.json_body = read_jsonrpc_body(httprequest, limit)
+            request.jsonrequest = state.json_body = read_json_body(httprequest, limit)
+            check_jsonrpc_params(state.json_body)  # once the id is known, for the error's
             request.params = dict(request.jsonrequest.get('params') or {})
             request.params.pop('context', None)
             return

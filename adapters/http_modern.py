@@ -31,8 +31,8 @@ from ..exceptions import JwtError, ServiceUnavailable
 from ..models.jwt_provider_key import DEFAULTS
 from ..request_state import jwt_state
 from ..tools import (
-    API_PREFIX, api_slot, body_arguments, check_body_size, is_json, known_body_limit, prefetch_body, read_json_body,
-    read_jsonrpc_body
+    API_PREFIX, api_slot, body_arguments, check_body_size, check_jsonrpc_params, is_json, known_body_limit,
+    prefetch_body, read_json_body
 )
 from .api_route import addon_registry, api_routing, early_answer, token_db
 
@@ -203,6 +203,7 @@ class IrHttp(models.AbstractModel):
         check_body_size(request.httprequest, limit)
         state = jwt_state(request)
         if state.jsonrpc:  # Odoo reads it again; its params must be an object
-            state.json_body = read_jsonrpc_body(request.httprequest, limit)
+            state.json_body = read_json_body(request.httprequest, limit)
+            check_jsonrpc_params(state.json_body)  # once the id is known, for the error's
         elif is_json(request.httprequest):
             state.json_body = body_arguments(read_json_body(request.httprequest, limit))
