@@ -79,6 +79,13 @@ class SignupRefused(JwtError):
     code = 400
 
 
+class MissingField(JwtError):
+    """A field the call cannot do without is absent or empty: 400, as the
+    OpenAPI document's ``required`` and ``minLength`` say. A present but
+    unknown, expired or spent ticket or refresh token still answers 498."""
+    code = 400
+
+
 class BadRequestBody(JwtError):
     code = 400
     message = 'Invalid JSON body: a JSON object is expected'

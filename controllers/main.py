@@ -9,19 +9,12 @@ from odoo.http import request
 from odoo.modules.module import get_module_path
 
 from .. import compat
-from ..exceptions import JwtError
+from ..exceptions import JwtError, MissingField
 
 # Credentials belong in the body: a query string ends up in access logs.
 SECRET_FIELDS = ('password', 'refresh_token', 'ticket', 'code')
 RASTER_IMAGES = ((b'\x89PNG\r\n\x1a\n', 'image/png'), (b'\xff\xd8\xff', 'image/jpeg'),
                  (b'GIF87a', 'image/gif'), (b'GIF89a', 'image/gif'))
-
-
-class MissingField(JwtError):
-    """A field the call cannot do without is absent or empty: 400, as the
-    OpenAPI document's ``required`` and ``minLength`` say. A present but
-    unknown, expired or spent ticket or refresh token still answers 498."""
-    code = 400
 
 
 def _required(kw, *names):
