@@ -1,9 +1,9 @@
 """The errors of the API, each with the HTTP status and message clients get.
 
-Raised by the models, answered in one place (``ir.http._jwt_error_response``)
-so every endpoint and ``auth='jwt'`` route answers a given failure the same
-way. ``str(error)`` is a reason for the server log only; clients read
-``message``.
+Raised by the models, mapped in one place (``answers.error_answer``, with
+Odoo's own exceptions) and answered by ``ir.http._jwt_error_response``, so
+every endpoint and ``auth='jwt'`` route answers a given failure the same way.
+``str(error)`` is a reason for the server log only; clients read ``message``.
 """
 
 
