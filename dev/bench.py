@@ -105,7 +105,7 @@ def to_ms(value):
 
 
 def bench_mode(mode):
-    args = ['--workers=0'] if mode == 'threaded' else ['--workers=2', '--longpolling-port=%d' % run_tests.free_port()]
+    args = ['--workers=0'] if mode == 'threaded' else run_tests.workers_args()  # 16.0 renamed the port option
     server = Server('bench-' + mode, *args).wait()
     results = {}
     try:
