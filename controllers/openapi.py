@@ -494,10 +494,11 @@ def _jsonrpc(path, routing):
             '200': {'description': 'The JSON-RPC answer: `result` or `error`.',
                     'content': {'application/json': {'schema': JSONRPC_ANSWER}}},
             # Odoo's own answers (16.0+), before the route and before the token is read.
-            '400': {'description': 'The body is not JSON (`Invalid JSON data`, Odoo 16.0+).',
+            '400': {'description': 'The body is not JSON (`Invalid JSON data`, Odoo 16.0+), or the request '
+                                   'is not `Content-Type: application/json` (a GET, say; Odoo 16.0-18.0).',
                     'content': {'text/html': {}}},
             '415': {'description': 'The request is not `Content-Type: application/json` (a GET, say), '
-                                   'answered by Odoo 16.0+ with its own page.',
+                                   'answered by Odoo 19.0 with its own page.',
                     'content': {'text/html': {}}},
         },
     }
