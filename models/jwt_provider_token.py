@@ -42,6 +42,29 @@ def _child_jti(parent_jti, token_type):
     return base64.urlsafe_b64encode(digest[:24]).decode('ascii')
 
 
+def _header_acceptable(header):
+    """No extension is understood, so none may be critical (RFC 7515 4.1.11)."""
+    return 'crit' not in header
+
+
+def _is_int(value):
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+# Checks of the verified claims, beyond PyJWT's (signature, exp, aud, iss and
+# presence). Named, so that a refusal says which rule refused, and so that
+# `make prove` can switch exactly one off (tests/addons/jwt_provider_prove).
+CLAIM_RULES = (
+    ('iss', lambda claims, ctx: claims.get('iss') == ctx['issuer']),
+    ('typ', lambda claims, ctx: claims.get('typ') == ctx['type']),
+    ('sub', lambda claims, ctx: isinstance(claims.get('sub'), str) and claims['sub'].isdigit()),
+    ('jti', lambda claims, ctx: isinstance(claims.get('jti'), str) and len(claims['jti']) <= 64),
+    ('iat', lambda claims, ctx: _is_int(claims.get('iat')) and claims['iat'] <= ctx['now'] + ctx['leeway']),
+    ('lifetime', lambda claims, ctx: _is_int(claims.get('exp')) and _is_int(claims.get('iat'))
+     and claims['exp'] - claims['iat'] <= ctx['lifetime'] + ctx['leeway']),
+)
+
+
 def _utcnow():
     return datetime.datetime.utcnow().replace(microsecond=0)
 
@@ -156,19 +179,17 @@ class JwtProviderToken(models.Model):
                 options={'require': list(REQUIRED_CLAIMS)})
         except Exception as e:  # PyJWT errors, but also RecursionError, TypeError...
             raise InvalidToken(type(e).__name__)
-        if 'crit' in decoded['header']:  # no extension is understood, so none may be critical
+        if not _header_acceptable(decoded['header']):
             raise InvalidToken('crit header')
         claims = decoded['payload']
-        lifetime = Key._param('%s_lifetime' % token_type)
-        now = _utcnow().replace(tzinfo=datetime.timezone.utc).timestamp()
-        if not (claims.get('iss') == Key._issuer()
-                and claims.get('typ') == token_type
-                and isinstance(claims.get('sub'), str) and claims['sub'].isdigit()
-                and isinstance(claims.get('jti'), str) and len(claims['jti']) <= 64
-                and isinstance(claims.get('iat'), int) and claims['iat'] <= now + leeway
-                and isinstance(claims.get('exp'), int)
-                and claims['exp'] - claims['iat'] <= lifetime + leeway):
-            raise InvalidToken('claims')
+        context = {
+            'issuer': Key._issuer(), 'type': token_type, 'leeway': leeway,
+            'lifetime': Key._param('%s_lifetime' % token_type),
+            'now': _utcnow().replace(tzinfo=datetime.timezone.utc).timestamp(),
+        }
+        broken = [name for name, rule in CLAIM_RULES if not rule(claims, context)]
+        if broken:
+            raise InvalidToken('claims: %s' % ', '.join(broken))
         return claims
 
     @api.model
