@@ -100,6 +100,12 @@ class JwtCase(TransactionCase):
             return
         self.fail('%s did not raise InvalidToken' % method.__name__)
 
+    def assertDecodeRefused(self, token, token_type):
+        """The signature and claims check alone refuses ``token`` as ``token_type``."""
+        from ..exceptions import InvalidToken
+        with self.assertRaises(InvalidToken):
+            self.Token._decode(token, token_type)
+
     def assertInvalid(self, token):
         from ..exceptions import InvalidToken
         with self.assertRaises(InvalidToken):

@@ -93,6 +93,26 @@ class TestLoginRules(JwtCase):
         self.assertEqual(context.identify(dummy), context.identify(real))
         # Same scheme and same cost parameters ($scheme$rounds$...).
         self.assertEqual(dummy.split('$')[2], real.split('$')[2])
+        # And an unknown email does verify one (a spy on passlib's verify, not a
+        # stand-in; on the class: tests may hand out a fresh context per call).
+        from ..models.res_users import _DUMMY_HASHES
+        verified = []
+        Context = type(context)
+        own, original = 'verify' in vars(Context), Context.verify
+
+        def spy(self, secret, hashed, *args, **kwargs):
+            verified.append(hashed)
+            return original(self, secret, hashed, *args, **kwargs)
+        Context.verify = spy
+        try:
+            with self.assertRaises(AccessDenied):
+                Users._jwt_authenticate_password('nobody-at-all@example.com', 'a guess')
+        finally:
+            if own:
+                Context.verify = original
+            else:
+                del Context.verify
+        self.assertTrue(set(verified) & {hashed for _context, hashed in _DUMMY_HASHES.values()}, verified)
 
     def test_unicode_case_is_one_login(self):
         """PostgreSQL's lower() folds ASCII only under the C locale: É/é and the

@@ -52,6 +52,8 @@ class TestRevocation(JwtCase):
         from ..exceptions import InvalidToken
         with self.assertRaises(InvalidToken):
             self.Token._refresh(self.pair['token'])
+        # The typ claim refuses it before the table's token_type does.
+        self.assertDecodeRefused(self.pair['token'], 'refresh')
 
     def test_password_change(self):
         self.user.write({'password': 'a new password'})

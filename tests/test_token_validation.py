@@ -66,8 +66,9 @@ class TestTokenValidation(JwtCase):
         token = self.craft()
         header, payload, sig = token.split('.')
         claims = json.loads(base64.urlsafe_b64decode(payload + '=' * (-len(payload) % 4)))
-        claims['sub'] = '1'
-        self.assertInvalid('.'.join([header, b64(json.dumps(claims).encode()), sig]))
+        # A claim nothing else checks: only the signature can refuse this one.
+        self.assertInvalid('.'.join([header, b64(json.dumps(dict(claims, lgn='someone@else')).encode()), sig]))
+        self.assertInvalid('.'.join([header, b64(json.dumps(dict(claims, sub='1')).encode()), sig]))
 
     def test_expired(self):
         past = datetime.datetime.utcnow() - datetime.timedelta(hours=2)
@@ -101,7 +102,10 @@ class TestTokenValidation(JwtCase):
             self.assertInvalid(self.craft(**{claim: None}))
 
     def test_integer_sub(self):
-        self.assertInvalid(self.craft(sub=self.user.id))
+        token = self.craft(sub=self.user.id)
+        self.assertInvalid(token)
+        # Refused by the claims check itself, not only by the table's user comparison.
+        self.assertDecodeRefused(token, 'access')
 
     def test_sub_of_another_user(self):
         self.assertInvalid(self.craft(sub=str(self.env.ref('base.user_root').id)))
@@ -117,6 +121,8 @@ class TestTokenValidation(JwtCase):
         self.assertInvalid(self.craft(typ='refresh'))
         pair = self.Token._issue_pair(self.user)
         self.assertInvalid(pair['refresh_token'])
+        # The typ claim refuses it before the table's token_type does.
+        self.assertDecodeRefused(self.craft(typ='refresh'), 'access')
 
     def test_crit_header_refused(self):
         self.assertInvalid(self.craft(headers={'crit': ['exp']}))
