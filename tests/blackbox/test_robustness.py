@@ -3,11 +3,12 @@
 dev/run_tests.py also fails the run on any ERROR the server logs meanwhile.
 """
 import itertools
+import json
 
 import pytest
 import requests
 
-from conftest import TIMEOUT, URL
+from conftest import TIMEOUT, URL, assert_envelope
 
 PATHS = ['/api/login', '/api/register', '/api/refresh', '/api/me', '/api/logout', '/api/ping',
          '/example/jwt/whoami', '/example/helpers/whoami', '/web/avatar/1']
@@ -60,3 +61,19 @@ def test_csrf_token_of_another_json_type(csrf_token):
     for method in ('PUT', 'POST'):
         answer = requests.request(method, URL + '/web/avatar/1', json={'csrf_token': csrf_token}, timeout=TIMEOUT)
         assert answer.status_code < 500, (method, csrf_token, answer.status_code, answer.text[:200])
+
+
+@pytest.mark.parametrize('depth', [32, 33])
+def test_json_nested_deeper_than_32_is_a_bad_request(user, depth):
+    """The same login, its body holding one more level: 32 logs in, 33 is refused
+    before the parser recurses."""
+    nested = '[' * (depth - 1) + ']' * (depth - 1)  # the body's own object is the first level
+    body = '{"email": %s, "password": %s, "padding": %s}' % (
+        json.dumps(user['login']), json.dumps(user['password']), nested)
+    answer = requests.post(URL + '/api/login', data=body.encode(), timeout=TIMEOUT,
+                           headers={'Content-Type': 'application/json'})
+    if depth <= 32:
+        assert answer.status_code == 200, answer.text
+    else:
+        body = assert_envelope(answer, 400, success=False)
+        assert 'token' not in (body['data'] or {})
