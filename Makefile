@@ -3,7 +3,7 @@
 # DB, HTTP_PORT, PYTHON; ARGS (passed on: pytest's for test, Odoo's for run,
 # dev/fuzz.py's for fuzz); for test-all TEST_SERIES, TEST_JOBS, TEST_TIMEOUT.
 # See README, "The harness".
-.PHONY: run test test-all lint pot bench fuzz stop clean
+.PHONY: run test test-all prove lint pot bench fuzz stop clean
 export DB HTTP_PORT ODOO_SRC ODOO_VERSION ODOO_SRC_ARCHIVES PYTHON TEST_SERIES TEST_JOBS TEST_TIMEOUT
 
 run:
@@ -14,6 +14,9 @@ test:
 
 test-all:
 	@dev/harness.sh test-all
+
+prove:
+	@dev/harness.sh prove $(ARGS)
 
 lint:
 	@dev/harness.sh lint

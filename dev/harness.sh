@@ -513,6 +513,7 @@ setup_addons() {
     "$PY" "$ROOT/dev/sync_addon.py" "$ROOT" "$ADDONS_LINKS/jwt_provider" || die "could not copy the addon to ${ADDONS_LINKS#$ROOT/}"
     ln -sfn "$ROOT/examples/jwt_provider_example" "$ADDONS_LINKS/jwt_provider_example"
     ln -sfn "$ROOT/tests/addons/rest_neighbour" "$ADDONS_LINKS/rest_neighbour"  # tests only
+    ln -sfn "$ROOT/tests/addons/jwt_provider_prove" "$ADDONS_LINKS/jwt_provider_prove"  # make prove only
     ADDONS_PATH="$ADDONS_LINKS"
     if [ "$SOURCE" != wheels ]; then
         # A git checkout has addons/ and odoo/addons/; a release archive only the latter.
@@ -832,7 +833,16 @@ MSG
         "$PY" "$ROOT/dev/fuzz.py" "$@" || rc=$?
         exit "$rc"
         ;;
+    prove)  # dev/prove.py: each guard of the security table off in turn, its tests must fail
+        lock 7 "test-$FLAVOR"
+        setup
+        unlock 9
+        export_for_tools
+        rc=0
+        "$PY" "$ROOT/dev/prove.py" "$@" || rc=$?
+        exit "$rc"
+        ;;
     stop) stop_pg ;;
     clean) clean ;;
-    *) die "usage: dev/harness.sh run|test|test-all|bench|fuzz|setup|stop|clean [ARGS...]" ;;
+    *) die "usage: dev/harness.sh run|test|test-all|prove|bench|fuzz|setup|stop|clean [ARGS...]" ;;
 esac

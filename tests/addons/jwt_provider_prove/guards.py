@@ -1,0 +1,315 @@
+"""Guard-off switches: each removes exactly one guarantee of jwt_provider's security table.
+
+``make prove`` switches one off, runs the tests that the table names for it
+(which must then fail), switches it back on (they must pass again). Switches
+are attribute swaps, undone at once; nothing here runs unless
+``tests/test_prove.py`` calls it, and this addon is installed only in the
+harness's prove database.
+
+Test names: ``module.Class.method`` of ``jwt_provider/tests`` (in-process Odoo
+tests), or ``blackbox:file.py::test`` (pytest over HTTP against this process).
+"""
+import collections
+import sys
+
+import jwt
+import jwt.api_jwt
+
+from odoo.addons.jwt_provider import answers, compat, tools
+from odoo.addons.jwt_provider.models import jwt_provider_token as token_module
+from odoo.addons.jwt_provider.models.ir_http import IrHttp
+from odoo.addons.jwt_provider.models.jwt_provider_key import JwtProviderKey
+from odoo.addons.jwt_provider.models.jwt_provider_login_attempt import JwtProviderLoginAttempt
+from odoo.addons.jwt_provider.models.jwt_provider_token import JwtProviderToken
+from odoo.addons.jwt_provider.models.res_users import ResUsers
+
+Guard = collections.namedtuple('Guard', 'name guarantee tests since')
+GUARDS = collections.OrderedDict()
+SWITCHES = {}
+
+
+def guard(name, guarantee, tests, since=11):
+    """Register the decorated function as the switch that removes guard ``name``;
+    it applies the change and returns the function that undoes it."""
+    def register(switch):
+        GUARDS[name] = Guard(name, guarantee, tuple(tests), since)
+        SWITCHES[name] = switch
+        return switch
+    return register
+
+
+def swap(owner, name, value):
+    """Set ``owner.name`` to ``value``; returns the undo."""
+    own = name in vars(owner)
+    old = vars(owner).get(name)
+    setattr(owner, name, value)
+
+    def undo():
+        if own:
+            setattr(owner, name, old)
+        else:
+            delattr(owner, name)
+    return undo
+
+
+def swap_everywhere(function, value):
+    """Replace ``function`` in every module of the addon that imported it by name."""
+    undos = [swap(module, function.__name__, value)
+             for module_name, module in list(sys.modules.items())
+             if module_name.startswith('odoo.addons.jwt_provider') and module is not None
+             and getattr(module, function.__name__, None) is function]
+    return lambda: [undo() for undo in undos]
+
+
+def without_rules(*names):
+    kept = tuple((name, rule) for name, rule in token_module.CLAIM_RULES if name not in names)
+    return swap(token_module, 'CLAIM_RULES', kept)
+
+
+def decode_with(change):
+    """PyJWT's ``decode_complete`` as the token model calls it, with ``change(token, kwargs)`` applied."""
+    original = jwt.api_jwt.decode_complete
+
+    def decode_complete(token, key=None, **kwargs):
+        kwargs['options'] = dict(kwargs.get('options') or {})
+        change(token, kwargs)
+        return original(token, key, **kwargs)
+    return swap(jwt.api_jwt, 'decode_complete', decode_complete)
+
+
+def skipping_reason(owner, method, reason):
+    """``owner.method(..., reason)`` does nothing for ``reason``."""
+    original = vars(owner)[method]
+
+    def wrapper(self, target, why):
+        return 0 if why == reason else original(self, target, why)
+    return swap(owner, method, wrapper)
+
+
+def both(*undos):
+    return lambda: [undo() for undo in undos]
+
+
+# -- tokens: signature and claims ------------------------------------------------
+@guard('jti-hashed', 'Tokens are never stored in clear (SHA-256 of the jti)',
+       ['test_token.TestToken.test_token_never_stored_in_clear'])
+def _jti_in_clear():
+    return swap(token_module, '_digest', lambda jti: jti)
+
+
+@guard('configured-algorithm', 'Only the configured algorithm is accepted (alg none, another HMAC size)',
+       ['test_token_validation.TestTokenValidation.test_alg_none_in_any_case',
+        'test_token_validation.TestTokenValidation.test_other_hmac_algorithm'])
+def _header_picks_the_algorithm():
+    def change(token, kwargs):
+        alg = jwt.get_unverified_header(token).get('alg') or ''
+        kwargs['algorithms'] = [alg]
+        if alg.lower() == 'none':
+            kwargs['options']['verify_signature'] = False
+    return decode_with(change)
+
+
+@guard('signature', 'Wrong key and tampered payload fail',
+       ['test_token_validation.TestTokenValidation.test_wrong_key',
+        'test_token_validation.TestTokenValidation.test_tampered_payload'])
+def _no_signature_check():
+    return decode_with(lambda token, kwargs: kwargs['options'].update(verify_signature=False))
+
+
+@guard('required-claims', 'exp, iat, sub, jti, iss, aud, typ are required',
+       ['test_token_validation.TestTokenValidation.test_missing_claims'])
+def _claims_optional():
+    def change(token, kwargs):
+        kwargs['options']['require'] = []
+        payload = jwt.decode(token, options={'verify_signature': False})
+        if 'aud' not in payload:
+            kwargs['audience'] = None
+        if 'iss' not in payload:
+            kwargs['issuer'] = None
+    absent_is_fine = tuple(
+        (name, (lambda rule, claim: lambda claims, ctx: claim not in claims or rule(claims, ctx))(rule, name))
+        for name, rule in token_module.CLAIM_RULES if name in ('iss', 'typ', 'sub', 'jti', 'iat'))
+    kept = tuple(
+        (name, rule) if name != 'lifetime'
+        else (name, lambda claims, ctx: 'exp' not in claims or 'iat' not in claims or rule(claims, ctx))
+        for name, rule in token_module.CLAIM_RULES if name not in dict(absent_is_fine))
+    return both(decode_with(change), swap(token_module, 'CLAIM_RULES', absent_is_fine + kept))
+
+
+@guard('string-sub', 'sub is a string (RFC 7519)',
+       ['test_token_validation.TestTokenValidation.test_integer_sub'])
+def _any_sub():
+    def change(token, kwargs):
+        kwargs['options']['verify_sub'] = False
+    rules = tuple((name, rule) if name != 'sub' else (name, lambda claims, ctx: str(claims.get('sub')).isdigit())
+                  for name, rule in token_module.CLAIM_RULES)
+    return both(decode_with(change), swap(token_module, 'CLAIM_RULES', rules))
+
+
+@guard('expiry', 'Expired tokens fail',
+       ['test_token_validation.TestTokenValidation.test_expired'])
+def _no_expiry():
+    return decode_with(lambda token, kwargs: kwargs['options'].update(verify_exp=False))
+
+
+@guard('lifetime', 'exp beyond the configured lifetime fails',
+       ['test_token_validation.TestTokenValidation.test_far_future_exp'])
+def _any_lifetime():
+    return without_rules('lifetime')
+
+
+@guard('issued-at', 'iat in the future fails',
+       ['test_token_validation.TestTokenValidation.test_iat_in_the_future'])
+def _any_iat():
+    return both(decode_with(lambda token, kwargs: kwargs['options'].update(verify_iat=False)),
+                without_rules('iat'))
+
+
+@guard('audience', 'A token is bound to its database (aud)',
+       ['test_token_validation.TestTokenValidation.test_other_database'])
+def _any_audience():
+    return decode_with(lambda token, kwargs: kwargs['options'].update(verify_aud=False))
+
+
+@guard('issuer', 'A token is bound to its issuer (exact match)',
+       ['test_token_validation.TestTokenValidation.test_issuer_exact_match'])
+def _any_issuer():
+    return both(decode_with(lambda token, kwargs: kwargs.update(issuer=None)), without_rules('iss'))
+
+
+@guard('crit', 'crit headers are refused',
+       ['test_token_validation.TestTokenValidation.test_crit_header_refused'])
+def _crit_understood():
+    return swap(token_module, '_header_acceptable', lambda header: True)
+
+
+@guard('token-size', 'Oversized tokens (> 4 KiB) answer 498',
+       ['test_token_validation.TestTokenValidation.test_oversized_token'])
+def _any_size():
+    return swap(token_module, 'MAX_TOKEN_LENGTH', 10 ** 9)
+
+
+@guard('one-spelling', 'One token, one spelling: standard-alphabet or padded base64 answers 498',
+       ['blackbox:test_fuzz.py::test_standard_base64_and_padded_spellings_answer_498'])
+def _any_spelling():
+    return swap_everywhere(tools.is_canonical_jws, lambda token: True)
+
+
+@guard('token-type', 'Refresh tokens are not access tokens and the reverse',
+       ['test_token_validation.TestTokenValidation.test_refresh_token_is_not_an_access_token',
+        'test_revocation.TestRevocation.test_access_token_is_not_a_refresh_token'])
+def _any_type():
+    return without_rules('typ')
+
+
+# -- revocation -------------------------------------------------------------------
+@guard('reuse-detection', 'A spent refresh token presented later revokes its whole family',
+       ['test_revocation.TestRevocation.test_refresh_rotates_and_detects_reuse',
+        'blackbox:test_refresh.py::test_reuse_revokes_the_family'])
+def _no_reuse_detection():
+    return skipping_reason(JwtProviderToken, '_revoke_domain', 'reuse')
+
+
+@guard('logout', 'Logout revokes the token and its refresh token; all=1 every token of the user',
+       ['test_revocation.TestRevocation.test_logout_revokes_access_and_refresh',
+        'test_revocation.TestRevocation.test_logout_everywhere'])
+def _logout_revokes_nothing():
+    return skipping_reason(JwtProviderToken, '_revoke_domain', 'logout')
+
+
+@guard('password-change', 'A password change invalidates earlier tokens',
+       ['test_revocation.TestRevocation.test_password_change'])
+def _password_change_revokes_nothing():
+    return skipping_reason(JwtProviderToken, '_revoke_users', 'password')
+
+
+@guard('archiving', 'Archiving (any falsy active) invalidates earlier tokens, for good',
+       ['test_revocation.TestRevocation.test_archived_user_stays_revoked_whatever_falsy_value'])
+def _archiving_revokes_nothing():
+    return skipping_reason(JwtProviderToken, '_revoke_users', 'archived')
+
+
+@guard('revoked-family', 'A logged-out login stays out within the grace window',
+       ['test_revocation.TestRevocation.test_a_revoked_family_stays_revoked_within_the_grace_window'])
+def _families_never_die():
+    return swap(JwtProviderToken, '_family_alive', lambda self, family: True)
+
+
+@guard('admin-revokes', "Only administrators revoke others' tokens (the revoke actions check the group)",
+       ['test_sessions.TestSessions.test_only_administrators_revoke'])
+def _anyone_revokes():
+    return swap(JwtProviderToken, '_jwt_check_admin', lambda self: None)
+
+
+# -- keys ---------------------------------------------------------------------------
+@guard('short-keys', 'Empty or short keys are refused; no token is signed with one',
+       ['test_key_settings.TestKeySettings.test_short_keys_refused'])
+def _any_key():
+    return swap(JwtProviderKey, '_check_hmac_key', lambda self, algorithm, key: key)
+
+
+# -- logins ---------------------------------------------------------------------------
+@guard('unknown-login-hash', 'An unknown email verifies a hash of the crypt context like a real password',
+       ['test_login_rules.TestLoginRules.test_unknown_login_pays_for_a_real_hash'])
+def _unknown_logins_are_free():
+    return swap(ResUsers, '_jwt_dummy_password_check', lambda self, password: None)
+
+
+@guard('login-folding', 'Lookalike logins (NFKC + casefold) are one account',
+       ['test_login_rules.TestLoginRules.test_lookalike_logins_are_one_account'])
+def _ascii_folding():
+    return swap_everywhere(tools.fold_login, lambda login: (login or '').strip().lower())
+
+
+@guard('throttle', 'Repeated failures get 429 + Retry-After',
+       ['test_login_rules.TestLoginRules.test_throttle_counts_and_forgives',
+        'blackbox:test_throttle.py::test_repeated_failures_get_429_then_recover'])
+def _no_throttle():
+    return swap(JwtProviderLoginAttempt, '_reserve_attempt', lambda self, login, address: None)
+
+
+@guard('second-factor', 'A user with two-factor authentication gets no token for the password alone',
+       ['test_second_factor.TestSecondFactor.test_password_alone_gets_a_ticket_not_a_token'], since=14)
+def _second_factor_ignored():
+    return swap(compat, 'second_factor', lambda user: None)
+
+
+# -- HTTP -----------------------------------------------------------------------------
+@guard('error-mapping', "Odoo's exceptions in an auth='jwt' route answer 403/400/404 and roll back",
+       ['blackbox:test_addon_routes.py::test_odoo_errors_answer_in_the_envelope_and_roll_back'])
+def _every_error_is_a_bug():
+    original = answers.error_answer
+    return swap_everywhere(original, lambda exception, log=True, path=None:
+                           original(RuntimeError('unmapped'), log=log, path=path))
+
+
+@guard('log-escaping', "A client's path cannot forge a log line (logged escaped)",
+       ['blackbox:test_addon_routes.py::test_a_path_cannot_forge_a_log_line'])
+def _raw_paths_in_logs():
+    return swap_everywhere(answers.log_safe, lambda text, limit=300: str(text)[:limit])
+
+
+@guard('form-encoding', 'A form that is not UTF-8 answers 400',
+       ['blackbox:test_addon_routes.py::test_a_form_that_is_not_utf8_is_a_bad_request'])
+def _any_form_encoding():
+    return swap_everywhere(tools.check_form_encoding, lambda httprequest, limit: None)
+
+
+@guard('body-cap', 'Bodies over the cap answer 413 before they are read',
+       ['blackbox:test_fuzz.py::test_bodies_over_one_mib_answer_413'])
+def _no_body_cap():
+    """Every layer that applies the cap reads it from here (the prefetch, the
+    Content-Length check, the JSON reader)."""
+    return both(swap(IrHttp, '_jwt_max_body', classmethod(lambda cls: 10 ** 9)),
+                swap_everywhere(tools.known_body_limit, lambda db, default: 10 ** 9))
+
+
+@guard('json-depth', 'JSON nested deeper than 32 answers 400 before the parser recurses',
+       ['blackbox:test_robustness.py::test_json_nested_deeper_than_32_is_a_bad_request'])
+def _any_depth():
+    return swap(tools, '_json_depth', lambda text: 0)
+
+
+def switch_off(name):
+    """Remove guard ``name``; returns the function that puts it back."""
+    return SWITCHES[name]()
