@@ -6,6 +6,9 @@ A request is the addon's when it targets one of the addon's routes or an
 database whose registry is loaded and has the addon installed. Everything
 else goes to Odoo untouched.
 """
+import inspect
+import threading
+
 import werkzeug.exceptions
 import werkzeug.routing
 from werkzeug.routing import RequestRedirect
@@ -40,24 +43,43 @@ def _lenient(converter):
     return type('Lenient' + converter.__name__, (converter,), {'to_python': lambda self, value: value})
 
 
+# Paths are matched as written: Werkzeug 1.0+ merge doubled slashes by
+# default, which made ``//api/me`` match ``/api/me`` (older ones never merge).
+_MAP_OPTIONS = {'merge_slashes': False} if 'merge_slashes' in inspect.signature(werkzeug.routing.Map).parameters \
+    else {}
+
+
 def _api_map(registry, generate_rules):
     # Kept on the registry: a module install loads a new one, with a new map.
     api_map = getattr(registry, '_jwt_api_map', None)
     if api_map is None:
+        api_map = registry._jwt_api_map = _build_api_map(registry, generate_rules)
+    return api_map
+
+
+def _build_api_map(registry, generate_rules):
+    # Odoo's model converters look their database up on the current thread,
+    # which Odoo names only later in the request: name it for them.
+    thread = threading.current_thread()
+    unnamed = getattr(thread, 'dbname', None) is None
+    if unnamed:
+        thread.dbname = registry.db_name
+    try:
         ir_http = registry['ir.http']
         converters = ir_http._get_converters()
         api_map = werkzeug.routing.Map(strict_slashes=False, converters={
-            name: _lenient(converter) for name, converter in converters.items()})
+            name: _lenient(converter) for name, converter in converters.items()}, **_MAP_OPTIONS)
         for url, endpoint in generate_rules(registry):
             routing = endpoint.routing
             if ir_http._jwt_is_api_route(routing):
                 methods = routing.get('methods')
                 rule = werkzeug.routing.Rule(url, endpoint=endpoint,
                                              methods=list(methods) + ['OPTIONS'] if methods else None)
-                rule.merge_slashes = False
                 api_map.add(rule)
-        registry._jwt_api_map = api_map
-    return api_map
+        return api_map
+    finally:
+        if unnamed:
+            del thread.dbname
 
 
 def api_routing(registry, httprequest, generate_rules):

@@ -438,8 +438,10 @@ def _converter_schema(converter, args):
             return {'type': 'string', 'enum': [str(v) for v in values]}
         except (ValueError, SyntaxError):  # not literals: described as a plain string below
             _logger.debug('route converter any(%s): values not literal', args)
-    if converter in ('model', 'models'):
-        return {'type': 'string', 'description': 'A record id (or `slug-id`).'}
+    if converter == 'model':  # Odoo also routes `slug-id`; anything else is not this route (Odoo's 404)
+        return {'type': 'integer', 'description': 'A record id.'}
+    if converter == 'models':
+        return {'type': 'string', 'pattern': r'^\d+(,\d+)*$', 'description': 'Record ids, comma-separated.'}
     return {'type': 'string'}
 
 
@@ -544,6 +546,16 @@ def _complete(operation, method, path, routing, parameters, suffix_id):
     if routing.get('auth') == 'jwt':
         operation.setdefault('security', [{'bearerAuth': []}])
     operation['responses'] = dict(_common_responses(routing), **operation.get('responses', {}))
+    if any(p.get('in') == 'path' and (p['schema'].get('type') == 'integer' or 'pattern' in p['schema'])
+           for p in parameters or ()):
+        # A value its converter refuses matches no route: Odoo's own 404 page answers.
+        responses = operation['responses']
+        not_routed = copy.deepcopy(responses.get('404') or {
+            'description': 'The route\'s own 404 (in the envelope), or a path parameter its converter '
+                           'refuses: no route matches, and Odoo answers its own 404 page.',
+            'content': copy.deepcopy(responses.get('default', {}).get('content', {}))})
+        not_routed.setdefault('content', {}).setdefault('text/html', {})
+        operation['responses']['404'] = not_routed
     operation['responses'] = dict(sorted(operation['responses'].items()))
     return operation
 

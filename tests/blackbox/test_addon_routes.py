@@ -189,3 +189,18 @@ def test_slow_senders_hold_no_api_slot(tokens):
         stop.set()
         for sender in senders:
             sender.close()
+
+
+def test_routes_with_model_converters(admin, user, tokens):
+    """``<model("res.partner"):partner>`` in an ``auth='jwt'`` route: building
+    the API's route map once crashed every API request with such a route (Odoo's
+    converter looked its database up on a thread not yet named)."""
+    partner_id = admin.call('res.users', 'read', [user['id']], fields=['partner_id'])[0]['partner_id'][0]
+    answer = requests.get(URL + '/example/jwt/partner/%d' % partner_id, headers=bearer(tokens['token']),
+                          timeout=TIMEOUT)
+    body = assert_envelope(answer, 200, success=True)
+    assert body['data'] == {'id': partner_id, 'name': 'User %s' % user['login'], 'uid': user['id']}
+    missing = requests.get(URL + '/example/jwt/partner/2147483000', headers=bearer(tokens['token']), timeout=TIMEOUT)
+    assert_envelope(missing, 404, success=False)
+    refused = requests.get(URL + '/example/jwt/partner/%d' % partner_id, timeout=TIMEOUT)
+    assert_envelope(refused, 498, success=False)

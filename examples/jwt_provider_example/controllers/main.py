@@ -22,6 +22,14 @@ class ExampleController(http.Controller):
     def ping(self, **kw):
         return jwt_http.response(data={'uid': request.env.uid})
 
+    # Odoo's converters work as in any route: the record is read with the token user's rights.
+    @http.route('/example/jwt/partner/<model("res.partner"):partner>', type='http', auth='jwt',
+                methods=['GET'])
+    def partner(self, partner, **kw):
+        partner = partner.with_user(request.env.user) if hasattr(partner, 'with_user') \
+            else partner.sudo(request.env.uid)  # 11.0-12.0: sudo(uid) switches the user
+        return jwt_http.response(data={'id': partner.id, 'name': partner.name, 'uid': partner.env.uid})
+
     # 2. The original addon's pattern, for code written against it.
     @http.route('/example/helpers/whoami', type='http', auth='none', csrf=False, jwt_api=True, readonly=False)
     def helpers_whoami(self, **kw):
