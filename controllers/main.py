@@ -120,6 +120,14 @@ class JwtController(http.Controller):
         """Unauthenticated health check; the benchmark's floor."""
         return _envelope(data={'pong': True})
 
+    @staticmethod
+    def _avatar_user(user_id):
+        """The active user ``user_id``, or None: exists() ignores ``active``, and
+        an archived user is nobody. Odoo's int converter is signed and of any
+        length; ids are positive PostgreSQL integers."""
+        user = _sudo('res.users').browse(user_id).exists() if 0 < user_id < 2 ** 31 else None
+        return user if user and user.active else None
+
     @http.route('/web/avatar/<int:user_id>', type='http', auth='none', jwt_api=True, methods=['GET', 'OPTIONS'])
     def avatar(self, user_id, **kw):
         """The user's picture, or Odoo's placeholder, as the original served it.
@@ -127,10 +135,7 @@ class JwtController(http.Controller):
         Only raster images are served, with ``nosniff`` and a CSP that forbids
         scripts: an uploaded SVG or HTML must never run under Odoo's origin.
         """
-        # Odoo's int converter is signed and of any length; ids are positive PostgreSQL integers.
-        user = _sudo('res.users').browse(user_id).exists() if 0 < user_id < 2 ** 31 else None
-        if user and not user.active:  # exists() ignores active: an archived user is nobody
-            user = None
+        user = self._avatar_user(user_id)
         image = compat.user_image(user) if user else False
         content = base64.b64decode(image) if image else b''
         mimetype = _raster_mimetype(content)

@@ -52,9 +52,23 @@ def prove_blackbox(rows, pytest_log):
     """The black-box tests of each row, its guard switched off then on over HTTP."""
     ENV['JWT_PROVE_SWITCHES'] = '1'  # the switches answer in this server only
     server = Server('prove', '--workers=0', db=PROVE_DB)
+    servers = [server]
+    neighbours = {}
+    if any('test_neighbour' in node for row in rows for node in row.get('blackbox', ())):
+        # test_neighbour compares with Odoo alone and with a process serving another database.
+        error = run_tests.prepare_plain_db()
+        reference = Server('reference', '--workers=0', db=run_tests.PLAIN_DB)
+        mixed = Server('mixed', '--workers=0', db='%s,%s' % (PROVE_DB, run_tests.PLAIN_DB), served=run_tests.PLAIN_DB)
+        servers += [reference, mixed]
+        neighbours = dict(JWT_TEST_REFERENCE_URL=reference.url, JWT_TEST_MIXED_URL=mixed.url,
+                          JWT_TEST_MIXED_LOG=mixed.log, JWT_TEST_PLAIN_DB=run_tests.PLAIN_DB,
+                          JWT_TEST_PLAIN_DB_ERROR=error or '')
     try:
         server.wait()
-        env = dict(ENV, JWT_TEST_URL=server.url, JWT_TEST_WORKERS_URL=server.url, JWT_TEST_DB=PROVE_DB,
+        for other in servers[1:]:
+            other.wait(path='/web/login')
+        env = dict(ENV, **neighbours)
+        env.update(JWT_TEST_URL=server.url, JWT_TEST_WORKERS_URL=server.url, JWT_TEST_DB=PROVE_DB,
                    JWT_TEST_SERVER_LOG=server.log, JWT_TEST_WORKERS_SERVER_LOG=server.log,
                    JWT_TEST_SERIES=SERIES, JWT_TEST_LIGHT_SERIES='',
                    JWT_TEST_SESSIONS=os.path.join(ENV['HARNESS_DATA_DIR'], 'sessions'),
@@ -86,7 +100,8 @@ def prove_blackbox(rows, pytest_log):
                     switch(row['guard'], False)
                 row['tests'].append({'test': 'blackbox/' + node, 'off': off, 'on': run(node)})
     finally:
-        server.stop()
+        for each in servers:
+            each.stop()
 
 
 def main():

@@ -4,6 +4,7 @@ dev/run_tests.py also fails the run on any ERROR the server logs meanwhile.
 """
 import itertools
 import json
+import urllib.parse
 
 import pytest
 import requests
@@ -45,8 +46,13 @@ def test_doubled_slashes_are_not_redirected(path):
     """Werkzeug redirects paths with doubled slashes (19.0's does): under /api/
     they are a JSON 404, as on every series, and a too large body still a 413."""
     answer = requests.get(URL + path, timeout=TIMEOUT, allow_redirects=False)
-    if path.startswith('//'):
-        assert answer.status_code < 500  # outside /api/: Odoo's business
+    if path.startswith('//'):  # outside /api/: Odoo's business, and Odoo's Werkzeug either
+        # serves it as /api/me (leading slashes stripped, before 1.0) or redirects there.
+        same = requests.get(URL + path[1:], timeout=TIMEOUT, allow_redirects=False)
+        redirected = answer.status_code in (301, 308) and \
+            urllib.parse.urlsplit(answer.headers.get('Location', '')).path == path[1:]
+        assert redirected or (answer.status_code, answer.text) == (same.status_code, same.text), \
+            (answer.status_code, answer.headers.get('Location'), answer.text[:200])
         return
     assert answer.status_code == 404, (answer.status_code, answer.text[:200])
     assert answer.json()['success'] is False
@@ -60,7 +66,7 @@ def test_csrf_token_of_another_json_type(csrf_token):
     into the arguments could hand it anything (found by make fuzz on 19.0)."""
     for method in ('PUT', 'POST'):
         answer = requests.request(method, URL + '/web/avatar/1', json={'csrf_token': csrf_token}, timeout=TIMEOUT)
-        assert answer.status_code < 500, (method, csrf_token, answer.status_code, answer.text[:200])
+        assert_envelope(answer, 405, success=False)  # the route serves GET only, whatever the body holds
 
 
 @pytest.mark.parametrize('depth', [32, 33])

@@ -275,6 +275,19 @@ def _second_factor_ignored():
 
 
 # -- HTTP -----------------------------------------------------------------------------
+@guard('neighbours', "Another addon's routes, under /api/ too, answer exactly as without this addon",
+       ['blackbox:test_neighbour.py'])
+def _every_route_is_ours():
+    from odoo.http import request
+    from odoo.modules.registry import Registry
+
+    def forget_the_api_map():  # kept per registry (adapters/api_route.py)
+        vars(Registry(request.db)).pop('_jwt_api_map', None)
+    undo = swap(IrHttp, '_jwt_is_api_route', classmethod(lambda cls, routing: True))
+    forget_the_api_map()
+    return both(undo, forget_the_api_map)
+
+
 @guard('error-mapping', "Odoo's exceptions in an auth='jwt' route answer 403/400/404 and roll back",
        ['blackbox:test_addon_routes.py::test_odoo_errors_answer_in_the_envelope_and_roll_back'])
 def _every_error_is_a_bug():
@@ -295,6 +308,29 @@ def _any_form_encoding():
     return swap_everywhere(tools.check_form_encoding, lambda httprequest, limit: None)
 
 
+@guard('slow-senders', 'A slow client holds no API slot and no database connection; its body times out with 408',
+       ['blackbox:test_addon_routes.py::test_slow_senders_hold_no_api_slot'])
+def _bodies_read_in_the_slot():
+    return swap_everywhere(tools.prefetch_body, lambda httprequest, limit, timeout=None: None)
+
+
+@guard('archived-avatar', "An archived user's picture is not served",
+       ['blackbox:test_me_logout.py::test_avatar_of_an_archived_user_is_not_served'])
+def _archived_users_shown():
+    from odoo.addons.jwt_provider.controllers.main import JwtController
+    return swap(JwtController, '_avatar_user', staticmethod(
+        lambda user_id: jwt_provider_users(user_id) if 0 < user_id < 2 ** 31 else None))
+
+
+@guard('raster-avatars', 'The avatar route serves raster images only: an uploaded SVG never runs',
+       ['blackbox:test_access.py::test_avatar_never_serves_active_content'])
+def _any_image_type():
+    from odoo.addons.jwt_provider.controllers import main
+    original = main._raster_mimetype
+    return swap(main, '_raster_mimetype', lambda content: original(content) or (
+        'image/svg+xml' if b'<svg' in content.lower() else 'text/html'))
+
+
 @guard('body-cap', 'Bodies over the cap answer 413 before they are read',
        ['blackbox:test_fuzz.py::test_bodies_over_one_mib_answer_413'])
 def _no_body_cap():
@@ -308,6 +344,13 @@ def _no_body_cap():
        ['blackbox:test_robustness.py::test_json_nested_deeper_than_32_is_a_bad_request'])
 def _any_depth():
     return swap(tools, '_json_depth', lambda text: 0)
+
+
+def jwt_provider_users(user_id):
+    """Any user ``user_id``, archived too (the guard-off avatar lookup)."""
+    from odoo.http import request
+    users = request.env['res.users'].sudo().with_context(active_test=False)
+    return users.browse(user_id).exists() or None
 
 
 def switch_off(name):
