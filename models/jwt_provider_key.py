@@ -26,8 +26,9 @@ DEFAULTS = {
     'access_lifetime': 30 * 24 * 3600,      # the original's 30 days
     'refresh_lifetime': 90 * 24 * 3600,
     'leeway': 10,
-    'login_max_failures': 5,
-    'ip_max_failures': 20,
+    'login_max_failures': 5,                # per email and address: the short lock
+    'account_max_failures': 50,             # per email from all addresses: the ceiling
+    'ip_max_failures': 20,                  # per address (IPv6: per /64)
     'login_lockout': 300,
     'mfa_lifetime': 300,                    # a two-factor ticket
     'refresh_grace': 30,                    # a spent refresh token's retries get the same pair

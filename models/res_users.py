@@ -106,28 +106,38 @@ class ResUsers(models.Model):
         Raises ``LoginThrottled`` while the login or the client address is
         locked out, ``IncorrectLogin`` (and counts a failure) on bad
         credentials, ``SecondFactorRequired`` with a ticket for users with
-        two-factor authentication; a success clears the login's counter.
+        two-factor authentication; a success releases the attempt and clears
+        the login's counters (``jwt_provider.login_attempt``).
         """
         Attempts = self.env['jwt_provider.login_attempt'].sudo()
         Attempts._reserve_attempt(email, address)
+        succeeded = False
         try:
-            user = self._jwt_authenticate_password(email, password)
-        except AccessDenied:
-            _logger.info("API login failed from %s", address)
-            raise IncorrectLogin()
-        factor = compat.second_factor(user)
-        if factor:
-            # The attempt stays counted until the code is right: fresh tickets
-            # must not reset the count of wrong codes.
-            if factor != 'totp':
-                raise SecondFactorUnsupported('second factor %s' % factor)
-            Token = self.env['jwt_provider.token'].sudo()
-            raise SecondFactorRequired(data={
-                'totp_required': True,
-                'ticket': Token._issue(user, 'mfa'),
-                'expires_in': self.env['jwt_provider.key']._param('mfa_lifetime'),
-            })
-        Attempts._forgive(email, address)
+            try:
+                user = self._jwt_authenticate_password(email, password)
+            except AccessDenied:
+                _logger.info("API login failed from %s", address)
+                raise IncorrectLogin()
+            factor = compat.second_factor(user)
+            if factor:
+                # The attempt counts as a failure until the code is right: fresh
+                # tickets must not reset the count of wrong codes. The right code
+                # gives it back (_jwt_login_totp).
+                if factor != 'totp':
+                    raise SecondFactorUnsupported('second factor %s' % factor)
+                Token = self.env['jwt_provider.token'].sudo()
+                raise SecondFactorRequired(data={
+                    'totp_required': True,
+                    'ticket': Token._issue(user, 'mfa'),
+                    'expires_in': self.env['jwt_provider.key']._param('mfa_lifetime'),
+                })
+            succeeded = True
+        finally:
+            # Settled whatever happened: an error counts as a failure.
+            if succeeded:
+                Attempts._forgive(email, address)
+            else:
+                Attempts._fail(email, address)
         return user
 
     @api.model
@@ -135,21 +145,29 @@ class ResUsers(models.Model):
         """The user of a two-factor ``ticket`` once ``code`` is right.
 
         Wrong codes count as failed logins of that user (same lock-out as
-        passwords); the ticket can be used once.
+        passwords); the ticket can be used once. The right code releases both
+        attempts of the login: the password's and its own.
         """
         Token = self.env['jwt_provider.token'].sudo()
         user = Token._ticket_user(ticket)
         Attempts = self.env['jwt_provider.login_attempt'].sudo()
         Attempts._reserve_attempt(user.login, address)
+        succeeded = False
         try:
-            if not isinstance(code, str) or not TOTP_CODE_RE.match(code.strip()):
-                raise AccessDenied()
-            compat.check_totp(user, code.strip())
-        except AccessDenied:
-            _logger.info('API two-factor code refused from %s', address)
-            raise IncorrectCode()
-        Token._spend_ticket(ticket)
-        Attempts._forgive(user.login, address)
+            try:
+                if not isinstance(code, str) or not TOTP_CODE_RE.match(code.strip()):
+                    raise AccessDenied()
+                compat.check_totp(user, code.strip())
+            except AccessDenied:
+                _logger.info('API two-factor code refused from %s', address)
+                raise IncorrectCode()
+            Token._spend_ticket(ticket)
+            succeeded = True
+        finally:
+            if succeeded:
+                Attempts._forgive(user.login, address, earlier=1)
+            else:
+                Attempts._fail(user.login, address)
         return user
 
     @api.model
