@@ -7,7 +7,7 @@ stranger elsewhere cannot put on the owner; ``login`` (the folded login
 alone), locked after ``account_max_failures`` failures from anywhere: a
 ceiling well above the short lock, bounding a distributed guess rate; and
 ``ip`` (the network alone), after ``ip_max_failures``: one network guessing
-at many accounts.
+at many accounts. Sign-ups count every attempt on ``signup`` (the network).
 Keys are SHA-256 digests, so the table never lists who tried what from where.
 
 Reservations. Each attempt reserves its place on every key before the
@@ -111,6 +111,11 @@ class JwtProviderLoginAttempt(models.Model):
         return [(digest(k), limit, kind) for k, limit, kind in keys]
 
     @api.model
+    def _signup_keys(self, address):
+        net = network(address)
+        return [(digest('signup:' + net), self.env['jwt_provider.key']._param('ip_max_failures'), 'signup')]
+
+    @api.model
     def _own_transaction(self, func, retries=RETRIES):
         """``func(cr)`` in a transaction of its own, retrying concurrency conflicts only."""
         for attempt in range(retries):
@@ -156,6 +161,17 @@ class JwtProviderLoginAttempt(models.Model):
         counters reset; ``earlier`` attempts already counted as failures on the
         address (the password step of a two-factor login) are given back too."""
         self._settle_keys(self._keys(login, address), success=True, earlier=earlier)
+
+    @api.model
+    def _count_signup(self, address):
+        """One sign-up attempt from ``address``: counted whatever its outcome;
+        ``LoginThrottled`` when the address has made too many. ``None``: not
+        a request of the API (another addon, a test): not counted."""
+        if address is None:
+            return
+        keys = self._signup_keys(address)
+        self._reserve_keys(keys)
+        self._settle_keys(keys, success=False)
 
     @api.model
     def _reserve(self, cr, keys, lockout):

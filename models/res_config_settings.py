@@ -29,6 +29,7 @@ INTEGERS = (
     ('login_max_failures', 'number of failed logins per email and address', 1, 10 ** 6),
     ('account_max_failures', 'number of failed logins per email from all addresses', 1, 10 ** 6),
     ('ip_max_failures', 'number of failed logins per address', 1, 10 ** 6),
+    ('password_min_length', 'minimum password length', 1, 4096),
 )
 
 
@@ -62,6 +63,7 @@ class ResConfigSettings(models.TransientModel):
     jwt_login_max_failures = fields.Integer(string='JWT failed logins per email and address before lock-out')
     jwt_account_max_failures = fields.Integer(string='JWT failed logins per email from all addresses before lock-out')
     jwt_ip_max_failures = fields.Integer(string='JWT failed logins per address before lock-out')
+    jwt_password_min_length = fields.Integer(string='JWT sign-up minimum password length')
     jwt_login_lockout_value = fields.Integer(string='JWT lock-out window')
     jwt_login_lockout_unit = fields.Selection(UNITS, string='JWT lock-out window unit')
 

@@ -210,8 +210,25 @@ class ResUsers(models.Model):
         return (self.env['ir.config_parameter'].sudo().get_param(name) or '').lower() == value.lower()
 
     @api.model
-    def _jwt_register(self, email, password, name):
-        """Create a user through auth_signup's free sign-up; raises SignupRefused/SignupDisabled.
+    def _jwt_password_min_length(self):
+        """The shortest password sign-up accepts: Odoo's own policy
+        (``auth_password_policy.minlength``) when auth_password_policy is
+        installed (12.0+), else the addon's ``jwt_provider.password_min_length``."""
+        ICP = self.env['ir.config_parameter'].sudo()
+        policy = self.env['ir.module.module'].sudo().search_count(
+            [('name', '=', 'auth_password_policy'), ('state', '=', 'installed')])
+        if policy:
+            try:
+                return max(1, int(ICP.get_param('auth_password_policy.minlength') or 0))
+            except ValueError:  # Odoo's own check refuses it too; fall back to the addon's
+                _logger.warning('Ignoring non-numeric system parameter auth_password_policy.minlength')
+        return max(1, self.env['jwt_provider.key']._param('password_min_length'))
+
+    @api.model
+    def _jwt_register(self, email, password, name, address=None):
+        """Create a user through auth_signup's free sign-up; raises SignupRefused/SignupDisabled,
+        or LoginThrottled when ``address`` made too many sign-up attempts (every
+        attempt counts, refused or not: existing emails cannot be probed at will).
 
         Two concurrent registrations of one email (in any case) create one
         user: an advisory lock serializes them, and the existence check runs
@@ -219,6 +236,7 @@ class ResUsers(models.Model):
         """
         if not self._jwt_signup_enabled():
             raise SignupDisabled()
+        self.env['jwt_provider.login_attempt'].sudo()._count_signup(address)
         email = self._jwt_normalize_email(email)
         name = name.replace('\x00', '').strip() if isinstance(name, str) else ''
         if not self.env['res.users']._jwt_is_valid_email(email):
@@ -231,6 +249,9 @@ class ResUsers(models.Model):
             raise SignupRefused(message=_('Password contains invalid characters'))
         if len(password) > MAX_PASSWORD_LENGTH:
             raise SignupRefused(message=_('Password is too long'))
+        minimum = self._jwt_password_min_length()
+        if len(password) < minimum:
+            raise SignupRefused(message=_('Password must be at least %s characters long') % minimum)
         self.env.cr.execute("SELECT pg_advisory_xact_lock(hashtext(%s))",
                             ['jwt_provider.signup:' + fold_login(email)])
         if self._jwt_find_login(email):

@@ -64,10 +64,11 @@ class TestLoginRules(JwtCase):
             (('not-an-email', 'pw', 'New'), 'Invalid email address'),
             (('new@example.com', 'pw', '  '), 'Name cannot be empty'),
             (('new@example.com', '', 'New'), 'Password cannot be empty'),
-            (('tester@example.com', 'pw', 'Dup'), 'Email address already existed'),
+            (('tester@example.com', 'a fine password', 'Dup'), 'Email address already existed'),
+            (('new@example.com', 'seven..', 'N'), 'Password must be at least 8 characters long'),
             (('nul\x00@example.com', 'pw', 'N'), 'Invalid email address'),
             (('new@example.com', 'p\x00w', 'N'), 'Password contains invalid characters'),
-            ((' TESTER@example.com ', 'pw', 'Dup'), 'Email address already existed'),
+            ((' TESTER@example.com ', 'a fine password', 'Dup'), 'Email address already existed'),
             (('new@example.com', 'p' * 4097, 'N'), 'Password is too long'),
         )
         for args, message in cases:
@@ -104,7 +105,7 @@ class TestLoginRules(JwtCase):
         for spelling in ('\u00e9lodie@example.com', '\u00c9LODIE@EXAMPLE.COM'):
             self.assertEqual(Users._jwt_find_login(spelling), user)
             with self.assertRaises(SignupRefused):
-                Users._jwt_register(spelling, 'pw', 'Again')
+                Users._jwt_register(spelling, 'a password', 'Again')
         kelvin = Users._jwt_register('\u212aelvin@example.com', 'a password', 'Kelvin')
         self.assertEqual(Users._jwt_find_login('kelvin@example.com'), kelvin)
 
@@ -201,6 +202,41 @@ class TestLoginRules(JwtCase):
         self._failed(Attempts, 'mapped-0@example.com', '10.0.3.1')
         with self.assertRaises(LoginThrottled):
             Attempts._reserve_attempt('mapped-1@example.com', '::ffff:10.0.3.1')
+
+    def test_register_refuses_short_passwords(self):
+        """A one-character password was accepted: the addon's setting (8 by
+        default), or Odoo's own policy where auth_password_policy is installed."""
+        Users = self.env['res.users']
+        name, value = compat.SIGNUP_PARAM
+        self.ICP.set_param(name, value)
+        policy = self.env['ir.module.module'].search_count(
+            [('name', '=', 'auth_password_policy'), ('state', '=', 'installed')])
+        param = 'auth_password_policy.minlength' if policy else 'jwt_provider.password_min_length'
+        self.ICP.set_param(param, '12')
+        with self.assertRaises(SignupRefused) as caught:
+            Users._jwt_register('short-pw@example.com', 'x' * 11, 'Short')
+        self.assertEqual(caught.exception.message, 'Password must be at least 12 characters long')
+        self.assertEqual(Users._jwt_register('short-pw@example.com', 'x' * 12, 'Long').login,
+                         'short-pw@example.com')
+
+    def test_register_is_throttled_per_address(self):
+        """Unlimited probes answered "Email address already existed": every
+        sign-up attempt of an address counts, refused or not."""
+        Users = self.env['res.users']
+        Attempts = self.env['jwt_provider.login_attempt']
+        name, value = compat.SIGNUP_PARAM
+        self.ICP.set_param(name, value)
+        self.ICP.set_param('jwt_provider.ip_max_failures', '3')
+        keys = tuple(k for address in ('10.0.4.1', '10.0.4.2') for k, _l, _kind in Attempts._signup_keys(address))
+        self.addCleanup(lambda: Attempts._own_transaction(
+            lambda cr: cr.execute("DELETE FROM jwt_provider_login_attempt WHERE key IN %s", [keys])))
+        for email in ('tester@example.com', 'TESTER@example.com', 'not an email'):
+            with self.assertRaises(SignupRefused):
+                Users._jwt_register(email, 'a fine password', 'Probe', '10.0.4.1')
+        with self.assertRaises(LoginThrottled) as caught:
+            Users._jwt_register('fresh-probe@example.com', 'a fine password', 'Probe', '10.0.4.1')
+        self.assertTrue(0 < caught.exception.retry_after <= 300)
+        self.assertTrue(Users._jwt_register('fresh-probe@example.com', 'a fine password', 'Probe', '10.0.4.2'))
 
     def test_counters_store_no_clear_login(self):
         Attempts = self._attempts(['secret-login@example.com'], ['10.1.2.3'])
