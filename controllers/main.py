@@ -90,7 +90,8 @@ class JwtController(http.Controller):
     @http.route('/api/register', type='http', auth='none', csrf=False, jwt_api=True, readonly=False)
     @api_endpoint(post_only=True)
     def register(self, **kw):
-        user = _sudo('res.users')._jwt_register(kw.get('email'), kw.get('password'), kw.get('name'))
+        user = _sudo('res.users')._jwt_register(kw.get('email'), kw.get('password'), kw.get('name'),
+                                                _client_address())
         return self._token_answer(user)
 
     @http.route('/api/refresh', type='http', auth='none', csrf=False, jwt_api=True, readonly=False)

@@ -313,7 +313,11 @@ PATHS = {
         'responses': {
             '200': _LOGIN_ANSWER,
             '400': error('BadRequest', '`Invalid email address`, `Name cannot be empty`, '
-                                       '`Password cannot be empty`, `Email address already existed`, ...'),
+                                       '`Password cannot be empty`, `Password must be at least 8 characters '
+                                       'long` (the minimum is a setting, or Odoo\'s password policy), '
+                                       '`Email address already existed`, ...'),
+            '429': error('TooManyRequests', 'Too many sign-up attempts from this address (refused ones '
+                                            'count too); `Retry-After` says when to try again.'),
             '501': error('NotImplemented', 'Free sign-up is off (`Customer Account: Free sign up`).'),
             '503': error('ServiceUnavailable'),
         },

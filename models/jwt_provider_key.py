@@ -26,12 +26,14 @@ DEFAULTS = {
     'access_lifetime': 30 * 24 * 3600,      # the original's 30 days
     'refresh_lifetime': 90 * 24 * 3600,
     'leeway': 10,
-    'login_max_failures': 5,
-    'ip_max_failures': 20,
+    'login_max_failures': 5,                # per email and address: the short lock
+    'account_max_failures': 50,             # per email from all addresses: the ceiling
+    'ip_max_failures': 20,                  # per address (IPv6: per /64), sign-ups too
     'login_lockout': 300,
     'mfa_lifetime': 300,                    # a two-factor ticket
     'refresh_grace': 30,                    # a spent refresh token's retries get the same pair
     'max_body_size': 1024 * 1024,           # API request bodies, 413 beyond
+    'password_min_length': 8,               # sign-up, without auth_password_policy
 }
 ENV_KEY = 'ODOO_JWT_KEY'
 ENV_ALGORITHM = 'ODOO_JWT_ALGORITHM'

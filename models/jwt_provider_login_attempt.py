@@ -1,15 +1,37 @@
-"""Throttling of failed logins, shared by every worker through PostgreSQL.
+"""Throttling of failed logins and sign-ups, shared by every worker through PostgreSQL.
 
-Each attempt reserves its place before the password (or code) is checked:
-one atomic statement per key counts it, or refuses it when the key is locked
-out. Parallel attempts therefore cannot check more passwords than the limit
-allows, and a success gives its place back. Counters live in short
-transactions of their own, so every worker sees the latest count at once and
-a failed login's count survives whatever the request does next. Keys are
-SHA-256 digests of ``login:<folded email>`` or ``ip:<address>``, so the
-table never lists who tried what from where in clear.
+Keys. A login attempt counts on three keys: ``pair`` (the folded login and
+the client's network: an IPv4 address, or the /64 of an IPv6 address),
+locked after ``login_max_failures`` failures: the short lock, which a
+stranger elsewhere cannot put on the owner; ``login`` (the folded login
+alone), locked after ``account_max_failures`` failures from anywhere: a
+ceiling well above the short lock, bounding a distributed guess rate; and
+``ip`` (the network alone), after ``ip_max_failures``: one network guessing
+at many accounts. Sign-ups count every attempt on ``signup`` (the network).
+Keys are SHA-256 digests, so the table never lists who tried what from where.
+
+Reservations. Each attempt reserves its place on every key before the
+password (or code) is checked, in one atomic transaction: the reservation is
+*pending* until the attempt is settled as a failure (it then counts) or a
+success (it is released, and the ``pair`` and ``login`` counters are reset;
+the ``ip`` counter only gets its places back, so that one valid account does
+not reset guessing at others). A key refuses (429) only on *completed*
+failures: ``failures >= limit``. While ``failures + pending >= limit`` a new
+attempt could become one guess too many if every pending one fails, so it
+waits (polling, at most ``PENDING_WAIT`` seconds) until pending attempts
+settle, instead of being refused: parallel wrong passwords still never check
+more passwords than the limit, and a burst of correct logins (app start-ups,
+a shared integration account) is slowed to ``limit`` hashes at a time but
+never refused. A reservation whose request died (a killed worker) counts as
+a failure once ``STALE_PENDING`` seconds old.
+
+Counters live in short transactions of their own, so every worker sees the
+latest count at once and a failure's count survives whatever the request
+does next.
 """
 import hashlib
+import ipaddress
+import time
 
 import psycopg2
 
@@ -22,6 +44,41 @@ from .tolerant_sql import CONCURRENCY_ERRORS
 
 RETRIES = 5
 NOW = "(now() at time zone 'UTC')"
+# How long an attempt waits for pending attempts of its keys to settle, and how often it looks.
+PENDING_WAIT = 30
+PENDING_POLL = 0.05
+# A reservation this old belongs to a request that died: it counts as a failure.
+STALE_PENDING = 120
+# Kinds of key whose counter a success resets (the others only get their places back).
+RESET_ON_SUCCESS = ('pair', 'login')
+
+
+def network(address):
+    """The unit of the per-address limits: an IPv4 address, or the /64 of an
+    IPv6 one (one subscriber holds a whole /64); other text as it is."""
+    try:
+        ip = ipaddress.ip_address((address or '').strip())
+    except ValueError:
+        return address or ''
+    if ip.version == 6:
+        if ip.ipv4_mapped:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.ip_network('%s/64' % ip, strict=False))
+    return str(ip)
+
+
+def read_committed(cr):
+    """Odoo's REPEATABLE READ would make every counter update that waited for
+    another one fail (and be retried); READ COMMITTED waits, then reads the
+    latest count. The row locks keep each statement's decision atomic. (Not
+    on a test cursor: it lives inside the test's transaction, where requests
+    run one at a time.)"""
+    if type(cr).__name__ != 'TestCursor':
+        cr.execute("SET TRANSACTION ISOLATION LEVEL READ COMMITTED")
+
+
+def digest(text):
+    return hashlib.sha256(text.encode('utf-8')).hexdigest()
 
 
 class JwtProviderLoginAttempt(models.Model):
@@ -31,7 +88,9 @@ class JwtProviderLoginAttempt(models.Model):
 
     key = fields.Char(required=True, index=True)
     failures = fields.Integer(default=0)
-    last_failure = fields.Datetime()
+    pending = fields.Integer(default=0)           # reserved attempts not settled yet
+    last_failure = fields.Datetime()              # the last reservation or failure: the window's end
+    reserved_at = fields.Datetime()               # the last reservation: stale pending ones
 
     def init(self):
         compat.ensure_unique_index(self, 'key')  # one row per throttled key
@@ -39,81 +98,141 @@ class JwtProviderLoginAttempt(models.Model):
     @api.model
     def _keys(self, login, address):
         """``[(digest, max_failures, kind), ...]`` for the login and the client
-        address (no login key for an empty login: no account has it)."""
+        address (no login keys for an empty login: no account has it)."""
         Key = self.env['jwt_provider.key']
+        net = network(address)
         keys = []
-        if fold_login(login):
-            keys.append(('login:' + fold_login(login), Key._param('login_max_failures'), 'login'))
-        if address:
-            keys.append(('ip:' + address, Key._param('ip_max_failures'), 'ip'))
-        return [(hashlib.sha256(k.encode('utf-8')).hexdigest(), limit, kind) for k, limit, kind in keys]
+        folded = fold_login(login)
+        if folded:
+            keys.append(('pair:%s|%s' % (folded, net), Key._param('login_max_failures'), 'pair'))
+            keys.append(('login:' + folded, Key._param('account_max_failures'), 'login'))
+        if net:
+            keys.append(('ip:' + net, Key._param('ip_max_failures'), 'ip'))
+        return [(digest(k), limit, kind) for k, limit, kind in keys]
 
     @api.model
-    def _own_transaction(self, func):
+    def _signup_keys(self, address):
+        net = network(address)
+        return [(digest('signup:' + net), self.env['jwt_provider.key']._param('ip_max_failures'), 'signup')]
+
+    @api.model
+    def _own_transaction(self, func, retries=RETRIES):
         """``func(cr)`` in a transaction of its own, retrying concurrency conflicts only."""
-        for attempt in range(RETRIES):
+        for attempt in range(retries):
             try:
                 with self.pool.cursor() as cr:
                     return func(cr)
             except psycopg2.OperationalError as e:
-                if e.pgcode not in CONCURRENCY_ERRORS or attempt == RETRIES - 1:
+                if e.pgcode not in CONCURRENCY_ERRORS or attempt == retries - 1:
                     raise
 
     @api.model
     def _reserve_attempt(self, login, address):
-        """Count one attempt for ``login`` from ``address`` before its check.
+        """Reserve one attempt for ``login`` from ``address`` before its check.
 
-        Raises ``LoginThrottled`` (counting nothing) while either is locked
-        out. The attempt stays counted as a failure unless ``_forgive`` is
-        called once the login fully succeeded.
+        Raises ``LoginThrottled`` (reserving nothing) while a key is locked
+        out, or when pending attempts did not settle within ``PENDING_WAIT``.
+        The caller must settle the reservation: ``_fail`` or ``_forgive``.
         """
-        keys = self._keys(login, address)
-        lockout = self.env['jwt_provider.key']._param('login_lockout')
-        retry_after = self._own_transaction(lambda cr: self._reserve(cr, keys, lockout))
-        if retry_after:
-            raise LoginThrottled(retry_after)
+        self._reserve_keys(self._keys(login, address))
 
     @api.model
-    def _forgive(self, login, address):
-        """A login succeeded: clear its counter, give the address its place
-        back (one valid account must not reset guessing at others)."""
-        keys = self._keys(login, address)
-        self._own_transaction(lambda cr: self._release(cr, keys))
+    def _reserve_keys(self, keys):
+        lockout = self.env['jwt_provider.key']._param('login_lockout')
+        deadline = time.monotonic() + PENDING_WAIT
+        while True:
+            state, wait = self._own_transaction(lambda cr: self._reserve(cr, keys, lockout), retries=4 * RETRIES)
+            if state == 'reserved':
+                return
+            if state == 'locked':
+                raise LoginThrottled(wait)
+            if time.monotonic() >= deadline:  # 'busy' for too long
+                raise LoginThrottled(1)
+            time.sleep(PENDING_POLL)
+
+    @api.model
+    def _fail(self, login, address):
+        """The reserved attempt failed: it counts toward the lock-outs."""
+        self._settle_keys(self._keys(login, address), success=False)
+
+    @api.model
+    def _forgive(self, login, address, earlier=0):
+        """The reserved attempt succeeded: it is released and the login's
+        counters reset; ``earlier`` attempts already counted as failures on the
+        address (the password step of a two-factor login) are given back too."""
+        self._settle_keys(self._keys(login, address), success=True, earlier=earlier)
+
+    @api.model
+    def _count_signup(self, address):
+        """One sign-up attempt from ``address``: counted whatever its outcome;
+        ``LoginThrottled`` when the address has made too many. ``None``: not
+        a request of the API (another addon, a test): not counted."""
+        if address is None:
+            return
+        keys = self._signup_keys(address)
+        self._reserve_keys(keys)
+        self._settle_keys(keys, success=False)
 
     @api.model
     def _reserve(self, cr, keys, lockout):
-        """Count an attempt on every key, or on none: the seconds to wait when
-        a key is locked out (the transaction is then rolled back), else 0."""
+        """Reserve an attempt on every key, or on none: ``('reserved', 0)``,
+        ``('locked', seconds to wait)`` or ``('busy', 0)`` (pending attempts
+        could fill the limit); nothing is written unless reserved. Keys are
+        locked in one order (the order of ``_keys``): no deadlocks."""
+        read_committed(cr)
         for key, limit, _kind in keys:
             cr.execute("""
-                INSERT INTO jwt_provider_login_attempt AS a (key, failures, last_failure)
-                VALUES (%(key)s, 1, {now})
-                ON CONFLICT (key) DO UPDATE SET
-                    failures = CASE WHEN a.last_failure < {now} - %(lockout)s * interval '1 second'
-                                    THEN 1 ELSE a.failures + 1 END,
-                    last_failure = {now}
-                 WHERE a.last_failure < {now} - %(lockout)s * interval '1 second' OR a.failures < %(limit)s
-                RETURNING failures
-            """.format(now=NOW), {'key': key, 'lockout': lockout, 'limit': limit},
+                INSERT INTO jwt_provider_login_attempt (key, failures, pending, last_failure)
+                VALUES (%s, 0, 0, {now}) ON CONFLICT (key) DO NOTHING
+            """.format(now=NOW), [key], log_exceptions=False)
+            cr.execute("""
+                SELECT failures, pending,
+                       last_failure < {now} - %(lockout)s * interval '1 second',
+                       COALESCE(reserved_at < {now} - %(stale)s * interval '1 second', FALSE),
+                       GREATEST(1, CEIL(EXTRACT(EPOCH FROM last_failure + %(lockout)s * interval '1 second' - {now})))
+                  FROM jwt_provider_login_attempt WHERE key = %(key)s FOR UPDATE
+            """.format(now=NOW), {'key': key, 'lockout': lockout, 'stale': STALE_PENDING},
                        log_exceptions=False)  # a conflict is retried, not an error
-            if not cr.fetchall():
-                cr.execute("""
-                    SELECT GREATEST(1, CEIL(EXTRACT(EPOCH FROM last_failure + %s * interval '1 second' - {now})))
-                      FROM jwt_provider_login_attempt WHERE key = %s
-                """.format(now=NOW), [lockout, key], log_exceptions=False)
-                wait = int(cr.fetchone()[0])
+            failures, pending, expired, stale, wait = cr.fetchone()
+            if expired:
+                failures = pending = 0
+            elif stale:
+                failures, pending = failures + pending, 0
+            if failures >= limit:
                 cr.rollback()
-                return wait
-        return 0
+                return 'locked', int(wait)
+            if failures + pending >= limit:
+                cr.rollback()
+                return 'busy', 0
+            cr.execute("""
+                UPDATE jwt_provider_login_attempt
+                   SET failures = %s, pending = %s, last_failure = {now}, reserved_at = {now}
+                 WHERE key = %s
+            """.format(now=NOW), [failures, pending + 1, key], log_exceptions=False)
+        return 'reserved', 0
 
     @api.model
-    def _release(self, cr, keys):
+    def _settle_keys(self, keys, success, earlier=0):
+        self._own_transaction(lambda cr: self._settle(cr, keys, success, earlier), retries=4 * RETRIES)
+
+    @api.model
+    def _settle(self, cr, keys, success, earlier=0):
+        read_committed(cr)
         for key, _limit, kind in keys:
-            if kind == 'login':
-                cr.execute("DELETE FROM jwt_provider_login_attempt WHERE key = %s", [key], log_exceptions=False)
-            else:
-                cr.execute("UPDATE jwt_provider_login_attempt SET failures = GREATEST(failures - 1, 0)"
+            if not success:
+                cr.execute("""
+                    INSERT INTO jwt_provider_login_attempt AS a (key, failures, pending, last_failure)
+                    VALUES (%s, 1, 0, {now})
+                    ON CONFLICT (key) DO UPDATE SET
+                        failures = a.failures + 1, pending = GREATEST(a.pending - 1, 0), last_failure = {now}
+                """.format(now=NOW), [key], log_exceptions=False)
+            elif kind in RESET_ON_SUCCESS:
+                cr.execute("UPDATE jwt_provider_login_attempt SET failures = 0, pending = GREATEST(pending - 1, 0)"
                            " WHERE key = %s", [key], log_exceptions=False)
+            else:
+                cr.execute("UPDATE jwt_provider_login_attempt SET pending = GREATEST(pending - 1, 0),"
+                           " failures = GREATEST(failures - %s, 0) WHERE key = %s",
+                           [earlier, key], log_exceptions=False)
 
     @api.model
     def _gc(self):

@@ -26,8 +26,10 @@ MAX_DURATION = 10 * 365 * 86400   # ten years: beyond, a typo rather than a choi
 # Plain integers: (parameter, what the messages call it, minimum, maximum).
 INTEGERS = (
     ('leeway', 'clock leeway', 0, 3600),
-    ('login_max_failures', 'number of failed logins per email', 1, 10 ** 6),
+    ('login_max_failures', 'number of failed logins per email and address', 1, 10 ** 6),
+    ('account_max_failures', 'number of failed logins per email from all addresses', 1, 10 ** 6),
     ('ip_max_failures', 'number of failed logins per address', 1, 10 ** 6),
+    ('password_min_length', 'minimum password length', 1, 4096),
 )
 
 
@@ -58,8 +60,10 @@ class ResConfigSettings(models.TransientModel):
     jwt_refresh_lifetime_value = fields.Integer(string='JWT refresh token lifetime')
     jwt_refresh_lifetime_unit = fields.Selection(UNITS, string='JWT refresh token lifetime unit')
     jwt_leeway = fields.Integer(string='JWT clock leeway (seconds)')
-    jwt_login_max_failures = fields.Integer(string='JWT failed logins per email before lock-out')
+    jwt_login_max_failures = fields.Integer(string='JWT failed logins per email and address before lock-out')
+    jwt_account_max_failures = fields.Integer(string='JWT failed logins per email from all addresses before lock-out')
     jwt_ip_max_failures = fields.Integer(string='JWT failed logins per address before lock-out')
+    jwt_password_min_length = fields.Integer(string='JWT sign-up minimum password length')
     jwt_login_lockout_value = fields.Integer(string='JWT lock-out window')
     jwt_login_lockout_unit = fields.Selection(UNITS, string='JWT lock-out window unit')
 

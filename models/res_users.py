@@ -106,28 +106,38 @@ class ResUsers(models.Model):
         Raises ``LoginThrottled`` while the login or the client address is
         locked out, ``IncorrectLogin`` (and counts a failure) on bad
         credentials, ``SecondFactorRequired`` with a ticket for users with
-        two-factor authentication; a success clears the login's counter.
+        two-factor authentication; a success releases the attempt and clears
+        the login's counters (``jwt_provider.login_attempt``).
         """
         Attempts = self.env['jwt_provider.login_attempt'].sudo()
         Attempts._reserve_attempt(email, address)
+        succeeded = False
         try:
-            user = self._jwt_authenticate_password(email, password)
-        except AccessDenied:
-            _logger.info("API login failed from %s", address)
-            raise IncorrectLogin()
-        factor = compat.second_factor(user)
-        if factor:
-            # The attempt stays counted until the code is right: fresh tickets
-            # must not reset the count of wrong codes.
-            if factor != 'totp':
-                raise SecondFactorUnsupported('second factor %s' % factor)
-            Token = self.env['jwt_provider.token'].sudo()
-            raise SecondFactorRequired(data={
-                'totp_required': True,
-                'ticket': Token._issue(user, 'mfa'),
-                'expires_in': self.env['jwt_provider.key']._param('mfa_lifetime'),
-            })
-        Attempts._forgive(email, address)
+            try:
+                user = self._jwt_authenticate_password(email, password)
+            except AccessDenied:
+                _logger.info("API login failed from %s", address)
+                raise IncorrectLogin()
+            factor = compat.second_factor(user)
+            if factor:
+                # The attempt counts as a failure until the code is right: fresh
+                # tickets must not reset the count of wrong codes. The right code
+                # gives it back (_jwt_login_totp).
+                if factor != 'totp':
+                    raise SecondFactorUnsupported('second factor %s' % factor)
+                Token = self.env['jwt_provider.token'].sudo()
+                raise SecondFactorRequired(data={
+                    'totp_required': True,
+                    'ticket': Token._issue(user, 'mfa'),
+                    'expires_in': self.env['jwt_provider.key']._param('mfa_lifetime'),
+                })
+            succeeded = True
+        finally:
+            # Settled whatever happened: an error counts as a failure.
+            if succeeded:
+                Attempts._forgive(email, address)
+            else:
+                Attempts._fail(email, address)
         return user
 
     @api.model
@@ -135,21 +145,29 @@ class ResUsers(models.Model):
         """The user of a two-factor ``ticket`` once ``code`` is right.
 
         Wrong codes count as failed logins of that user (same lock-out as
-        passwords); the ticket can be used once.
+        passwords); the ticket can be used once. The right code releases both
+        attempts of the login: the password's and its own.
         """
         Token = self.env['jwt_provider.token'].sudo()
         user = Token._ticket_user(ticket)
         Attempts = self.env['jwt_provider.login_attempt'].sudo()
         Attempts._reserve_attempt(user.login, address)
+        succeeded = False
         try:
-            if not isinstance(code, str) or not TOTP_CODE_RE.match(code.strip()):
-                raise AccessDenied()
-            compat.check_totp(user, code.strip())
-        except AccessDenied:
-            _logger.info('API two-factor code refused from %s', address)
-            raise IncorrectCode()
-        Token._spend_ticket(ticket)
-        Attempts._forgive(user.login, address)
+            try:
+                if not isinstance(code, str) or not TOTP_CODE_RE.match(code.strip()):
+                    raise AccessDenied()
+                compat.check_totp(user, code.strip())
+            except AccessDenied:
+                _logger.info('API two-factor code refused from %s', address)
+                raise IncorrectCode()
+            Token._spend_ticket(ticket)
+            succeeded = True
+        finally:
+            if succeeded:
+                Attempts._forgive(user.login, address, earlier=1)
+            else:
+                Attempts._fail(user.login, address)
         return user
 
     @api.model
@@ -192,8 +210,25 @@ class ResUsers(models.Model):
         return (self.env['ir.config_parameter'].sudo().get_param(name) or '').lower() == value.lower()
 
     @api.model
-    def _jwt_register(self, email, password, name):
-        """Create a user through auth_signup's free sign-up; raises SignupRefused/SignupDisabled.
+    def _jwt_password_min_length(self):
+        """The shortest password sign-up accepts: Odoo's own policy
+        (``auth_password_policy.minlength``) when auth_password_policy is
+        installed (12.0+), else the addon's ``jwt_provider.password_min_length``."""
+        ICP = self.env['ir.config_parameter'].sudo()
+        policy = self.env['ir.module.module'].sudo().search_count(
+            [('name', '=', 'auth_password_policy'), ('state', '=', 'installed')])
+        if policy:
+            try:
+                return max(1, int(ICP.get_param('auth_password_policy.minlength') or 0))
+            except ValueError:  # Odoo's own check refuses it too; fall back to the addon's
+                _logger.warning('Ignoring non-numeric system parameter auth_password_policy.minlength')
+        return max(1, self.env['jwt_provider.key']._param('password_min_length'))
+
+    @api.model
+    def _jwt_register(self, email, password, name, address=None):
+        """Create a user through auth_signup's free sign-up; raises SignupRefused/SignupDisabled,
+        or LoginThrottled when ``address`` made too many sign-up attempts (every
+        attempt counts, refused or not: existing emails cannot be probed at will).
 
         Two concurrent registrations of one email (in any case) create one
         user: an advisory lock serializes them, and the existence check runs
@@ -201,6 +236,7 @@ class ResUsers(models.Model):
         """
         if not self._jwt_signup_enabled():
             raise SignupDisabled()
+        self.env['jwt_provider.login_attempt'].sudo()._count_signup(address)
         email = self._jwt_normalize_email(email)
         name = name.replace('\x00', '').strip() if isinstance(name, str) else ''
         if not self.env['res.users']._jwt_is_valid_email(email):
@@ -213,6 +249,9 @@ class ResUsers(models.Model):
             raise SignupRefused(message=_('Password contains invalid characters'))
         if len(password) > MAX_PASSWORD_LENGTH:
             raise SignupRefused(message=_('Password is too long'))
+        minimum = self._jwt_password_min_length()
+        if len(password) < minimum:
+            raise SignupRefused(message=_('Password must be at least %s characters long') % minimum)
         self.env.cr.execute("SELECT pg_advisory_xact_lock(hashtext(%s))",
                             ['jwt_provider.signup:' + fold_login(email)])
         if self._jwt_find_login(email):

@@ -128,7 +128,7 @@ class TestKeySettings(JwtCase):
             ({'jwt_login_lockout_value': 0}, 'lock-out window must be at least 1 second'),
             ({'jwt_leeway': -1}, 'clock leeway must be between 0 and 3600'),
             ({'jwt_leeway': 3601}, 'clock leeway must be between 0 and 3600'),
-            ({'jwt_login_max_failures': 0}, 'failed logins per email must be between 1'),
+            ({'jwt_login_max_failures': 0}, 'failed logins per email and address must be between 1'),
             ({'jwt_ip_max_failures': -2}, 'failed logins per address must be between 1'),
         )
         for values, message in cases:

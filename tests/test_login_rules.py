@@ -2,7 +2,7 @@
 from odoo.exceptions import AccessDenied, ValidationError
 
 from .. import compat
-from ..exceptions import LoginThrottled, SignupDisabled, SignupRefused
+from ..exceptions import IncorrectLogin, LoginThrottled, SignupDisabled, SignupRefused
 from .common import JwtCase, post_install
 
 
@@ -64,10 +64,11 @@ class TestLoginRules(JwtCase):
             (('not-an-email', 'pw', 'New'), 'Invalid email address'),
             (('new@example.com', 'pw', '  '), 'Name cannot be empty'),
             (('new@example.com', '', 'New'), 'Password cannot be empty'),
-            (('tester@example.com', 'pw', 'Dup'), 'Email address already existed'),
+            (('tester@example.com', 'a fine password', 'Dup'), 'Email address already existed'),
+            (('new@example.com', 'seven..', 'N'), 'Password must be at least 8 characters long'),
             (('nul\x00@example.com', 'pw', 'N'), 'Invalid email address'),
             (('new@example.com', 'p\x00w', 'N'), 'Password contains invalid characters'),
-            ((' TESTER@example.com ', 'pw', 'Dup'), 'Email address already existed'),
+            ((' TESTER@example.com ', 'a fine password', 'Dup'), 'Email address already existed'),
             (('new@example.com', 'p' * 4097, 'N'), 'Password is too long'),
         )
         for args, message in cases:
@@ -124,7 +125,7 @@ class TestLoginRules(JwtCase):
         for spelling in ('\u00e9lodie@example.com', '\u00c9LODIE@EXAMPLE.COM'):
             self.assertEqual(Users._jwt_find_login(spelling), user)
             with self.assertRaises(SignupRefused):
-                Users._jwt_register(spelling, 'pw', 'Again')
+                Users._jwt_register(spelling, 'a password', 'Again')
         kelvin = Users._jwt_register('\u212aelvin@example.com', 'a password', 'Kelvin')
         self.assertEqual(Users._jwt_find_login('kelvin@example.com'), kelvin)
 
@@ -139,36 +140,133 @@ class TestLoginRules(JwtCase):
         self.addCleanup(cleanup)
         return Attempts
 
-    def test_throttle_counts_and_forgives(self):
+    def _failed(self, Attempts, login, address, times=1):
+        """``times`` wrong passwords for ``login`` from ``address``, through the API's login."""
+        for _i in range(times):
+            with self.assertRaises(IncorrectLogin):
+                self.env['res.users']._jwt_login(login, 'wrong password', address)
+
+    def test_throttle_locks_the_login_from_that_address_only(self):
+        """Five wrong passwords from anywhere locked the owner out everywhere:
+        the short lock is per (login, address)."""
         Attempts = self._attempts(['tester@example.com'], ['10.0.0.1', '10.0.0.2'])
         self.ICP.set_param('jwt_provider.login_max_failures', '3')
         self.ICP.set_param('jwt_provider.ip_max_failures', '100')
         for login in ('Tester@example.com', 'tester@example.com', ' TESTER@example.com'):
-            Attempts._reserve_attempt(login, '10.0.0.1')
+            self._failed(Attempts, login, '10.0.0.1')
         with self.assertRaises(LoginThrottled) as caught:
-            Attempts._reserve_attempt('tester@example.com', '10.0.0.2')
+            self.env['res.users']._jwt_login('tester@example.com', 'correct horse battery', '10.0.0.1')
         self.assertTrue(0 < caught.exception.retry_after <= 300)
-        Attempts._forgive('tester@example.com', '10.0.0.1')
-        Attempts._reserve_attempt('tester@example.com', '10.0.0.1')
+        # The owner, elsewhere, logs in; the success resets the login's counters.
+        self.assertEqual(self.env['res.users']._jwt_login('tester@example.com', 'correct horse battery',
+                                                          '10.0.0.2'), self.user)
+        self._failed(Attempts, 'tester@example.com', '10.0.0.2', times=2)
+        Attempts._reserve_attempt('tester@example.com', '10.0.0.2')
+        Attempts._forgive('tester@example.com', '10.0.0.2')
+
+    def test_ceiling_per_login_from_all_addresses(self):
+        Attempts = self._attempts(['tester@example.com'], ['10.0.1.%d' % i for i in range(4)])
+        self.ICP.set_param('jwt_provider.login_max_failures', '2')
+        self.ICP.set_param('jwt_provider.account_max_failures', '4')
+        self.ICP.set_param('jwt_provider.ip_max_failures', '100')
+        self._failed(Attempts, 'tester@example.com', '10.0.1.0', times=2)
+        self._failed(Attempts, 'tester@example.com', '10.0.1.1', times=1)
+        self._failed(Attempts, 'tester@example.com', '10.0.1.2')  # under the ceiling: checked
+        with self.assertRaises(LoginThrottled):  # four failures of the login: everyone waits
+            self.env['res.users']._jwt_login('tester@example.com', 'correct horse battery', '10.0.1.3')
+
+    def test_failed_login_is_settled_as_a_failure(self):
+        """The login path settles its reservation: a wrong password counts, a right one resets."""
+        self._attempts(['tester@example.com'], ['10.0.2.1'])
+        self.ICP.set_param('jwt_provider.login_max_failures', '2')
+        self.ICP.set_param('jwt_provider.ip_max_failures', '100')
+        Users = self.env['res.users']
+        for _i in range(3):  # a success between failures starts the count again
+            with self.assertRaises(IncorrectLogin):
+                Users._jwt_login('tester@example.com', 'wrong', '10.0.2.1')
+            self.assertEqual(Users._jwt_login('tester@example.com', 'correct horse battery', '10.0.2.1'), self.user)
+        for _i in range(2):
+            with self.assertRaises(IncorrectLogin):
+                Users._jwt_login('tester@example.com', 'wrong', '10.0.2.1')
+        with self.assertRaises(LoginThrottled):
+            Users._jwt_login('tester@example.com', 'correct horse battery', '10.0.2.1')
 
     def test_throttle_by_address(self):
         Attempts = self._attempts(['user0@example.com', 'user1@example.com', 'user2@example.com',
                                    'someone@example.com'], ['10.0.0.9', '10.0.0.8'])
         self.ICP.set_param('jwt_provider.ip_max_failures', '3')
         for i in range(3):
-            Attempts._reserve_attempt('user%d@example.com' % i, '10.0.0.9')
+            self._failed(Attempts, 'user%d@example.com' % i, '10.0.0.9')
         with self.assertRaises(LoginThrottled):
             Attempts._reserve_attempt('someone@example.com', '10.0.0.9')
         Attempts._reserve_attempt('someone@example.com', '10.0.0.8')
+        Attempts._forgive('someone@example.com', '10.0.0.8')
+
+    def test_ipv6_addresses_count_per_64(self):
+        """Rotating addresses within one /64 (one subscriber's) was never limited."""
+        inside = ['2001:db8:1:2::a', '2001:db8:1:2::b', '2001:db8:1:2:ffff:ffff:ffff:ffff', '2001:DB8:1:2::1']
+        outside = '2001:db8:1:3::a'
+        logins = ['v6-%d@example.com' % i for i in range(4)]
+        Attempts = self._attempts(logins, inside + [outside])
+        self.ICP.set_param('jwt_provider.ip_max_failures', '3')
+        for login, address in zip(logins, inside[:3]):
+            self._failed(Attempts, login, address)
+        with self.assertRaises(LoginThrottled):
+            Attempts._reserve_attempt(logins[3], inside[3])
+        Attempts._reserve_attempt(logins[3], outside)  # the next /64 is someone else
+        Attempts._forgive(logins[3], outside)
+
+    def test_ipv4_mapped_addresses_are_their_ipv4(self):
+        Attempts = self._attempts(['mapped-%d@example.com' % i for i in range(2)], ['10.0.3.1', '::ffff:10.0.3.1'])
+        self.ICP.set_param('jwt_provider.ip_max_failures', '1')
+        self._failed(Attempts, 'mapped-0@example.com', '10.0.3.1')
+        with self.assertRaises(LoginThrottled):
+            Attempts._reserve_attempt('mapped-1@example.com', '::ffff:10.0.3.1')
+
+    def test_register_refuses_short_passwords(self):
+        """A one-character password was accepted: the addon's setting (8 by
+        default), or Odoo's own policy where auth_password_policy is installed."""
+        Users = self.env['res.users']
+        name, value = compat.SIGNUP_PARAM
+        self.ICP.set_param(name, value)
+        policy = self.env['ir.module.module'].search_count(
+            [('name', '=', 'auth_password_policy'), ('state', '=', 'installed')])
+        param = 'auth_password_policy.minlength' if policy else 'jwt_provider.password_min_length'
+        self.ICP.set_param(param, '12')
+        with self.assertRaises(SignupRefused) as caught:
+            Users._jwt_register('short-pw@example.com', 'x' * 11, 'Short')
+        self.assertEqual(caught.exception.message, 'Password must be at least 12 characters long')
+        self.assertEqual(Users._jwt_register('short-pw@example.com', 'x' * 12, 'Long').login,
+                         'short-pw@example.com')
+
+    def test_register_is_throttled_per_address(self):
+        """Unlimited probes answered "Email address already existed": every
+        sign-up attempt of an address counts, refused or not."""
+        Users = self.env['res.users']
+        Attempts = self.env['jwt_provider.login_attempt']
+        name, value = compat.SIGNUP_PARAM
+        self.ICP.set_param(name, value)
+        self.ICP.set_param('jwt_provider.ip_max_failures', '3')
+        keys = tuple(k for address in ('10.0.4.1', '10.0.4.2') for k, _l, _kind in Attempts._signup_keys(address))
+        self.addCleanup(lambda: Attempts._own_transaction(
+            lambda cr: cr.execute("DELETE FROM jwt_provider_login_attempt WHERE key IN %s", [keys])))
+        for email in ('tester@example.com', 'TESTER@example.com', 'not an email'):
+            with self.assertRaises(SignupRefused):
+                Users._jwt_register(email, 'a fine password', 'Probe', '10.0.4.1')
+        with self.assertRaises(LoginThrottled) as caught:
+            Users._jwt_register('fresh-probe@example.com', 'a fine password', 'Probe', '10.0.4.1')
+        self.assertTrue(0 < caught.exception.retry_after <= 300)
+        self.assertTrue(Users._jwt_register('fresh-probe@example.com', 'a fine password', 'Probe', '10.0.4.2'))
 
     def test_counters_store_no_clear_login(self):
         Attempts = self._attempts(['secret-login@example.com'], ['10.1.2.3'])
-        Attempts._reserve_attempt('secret-login@example.com', '10.1.2.3')
+        self._failed(Attempts, 'secret-login@example.com', '10.1.2.3')
 
         def dump(cr):
             cr.execute("SELECT * FROM jwt_provider_login_attempt")
             return repr(cr.fetchall())
         rows = Attempts._own_transaction(dump)
-        self.assertIn(Attempts._keys('secret-login@example.com', None)[0][0], rows)
+        for key, _limit, _kind in Attempts._keys('secret-login@example.com', '10.1.2.3'):
+            self.assertIn(key, rows)
         self.assertNotIn('secret-login', rows)
         self.assertNotIn('10.1.2.3', rows)

@@ -101,6 +101,18 @@ class TestSecondFactor(TotpMixin, JwtCase):
         with self.assertRaises(LoginThrottled):  # even with the right code
             self.Users._jwt_login_totp(ticket, totp_code(secret), '10.9.9.9')
 
+    def test_two_factor_logins_give_back_both_attempts(self):
+        """Each two-factor login left the address counter one higher (two
+        reservations, one release): an address with a few users locked itself out."""
+        self.require_model_level_check()
+        secret = self.enable_totp(self.user)
+        self.ICP.set_param('jwt_provider.ip_max_failures', '2')
+        for _i in range(3):
+            ticket = self.login()
+            self.assertEqual(self.Users._jwt_login_totp(ticket, totp_code(secret), '10.9.9.9'), self.user)
+        with self.assertRaises(SecondFactorRequired):  # still allowed: the address counts nothing
+            self.Users._jwt_login('tester@example.com', 'correct horse battery', '10.9.9.9')
+
     def test_forged_or_foreign_tickets(self):
         self.enable_totp(self.user)
         pair = self.Token._issue_pair(self.user)

@@ -221,7 +221,7 @@ def test_live_answers_match(admin, checker):
                                         'name': 'N'})
     set_signup(admin, True)
     try:
-        call('POST', '/api/register', json={'email': 'r-%s@example.com' % uuid.uuid4().hex[:8], 'password': 'p',
+        call('POST', '/api/register', json={'email': 'r-%s@example.com' % uuid.uuid4().hex[:8], 'password': 'pw-123456',
                                             'name': 'N'})
         call('POST', '/api/register', data={'email': 'not an email', 'password': 'p', 'name': 'N'})
     finally:

@@ -1,5 +1,6 @@
 """POST /api/register."""
 import threading
+import time
 import uuid
 
 import pytest
@@ -36,7 +37,7 @@ def test_register_returns_tokens(signup):
 
 def test_register_json(signup):
     email = new_email()
-    answer = requests.post(URL + '/api/register', json={'email': email, 'password': 'pw', 'name': 'J'},
+    answer = requests.post(URL + '/api/register', json={'email': email, 'password': 'pw-123456', 'name': 'J'},
                            timeout=TIMEOUT)
     assert assert_envelope(answer, 200, True)['data']['user']['login'] == email
 
@@ -46,6 +47,8 @@ def test_register_json(signup):
     ({'password': 'pw', 'name': 'N'}, 'Invalid email address'),
     ({'email': 'ok@example.com', 'password': 'pw', 'name': ' '}, 'Name cannot be empty'),
     ({'email': 'ok@example.com', 'password': '', 'name': 'N'}, 'Password cannot be empty'),
+    ({'email': 'ok@example.com', 'password': 'x', 'name': 'N'}, 'Password must be at least 8 characters long'),
+    ({'email': 'ok@example.com', 'password': 'seven..', 'name': 'N'}, 'Password must be at least 8 characters long'),
 ])
 def test_invalid_input(signup, data, message):
     body = assert_envelope(register(**data), 400, False)
@@ -54,9 +57,9 @@ def test_invalid_input(signup, data, message):
 
 def test_duplicate_in_any_case(signup):
     email = new_email()
-    assert_envelope(register(email=email, password='pw', name='N'), 200)
+    assert_envelope(register(email=email, password='pw-123456', name='N'), 200)
     for variant in (email, email.upper(), '  %s ' % email.title()):
-        body = assert_envelope(register(email=variant, password='pw', name='N'), 400, False)
+        body = assert_envelope(register(email=variant, password='pw-123456', name='N'), 400, False)
         assert body['message'] == 'Email address already existed'
 
 
@@ -71,7 +74,7 @@ def test_concurrent_registrations_create_one_user(admin, signup):
     results = []
 
     def worker(variant):
-        results.append(register(email=variant, password='pw', name='Racer').status_code)
+        results.append(register(email=variant, password='pw-123456', name='Racer').status_code)
 
     variants = [email, email.upper(), email, email.capitalize()] * 2
     threads = [threading.Thread(target=worker, args=(v,)) for v in variants]
@@ -82,3 +85,24 @@ def test_concurrent_registrations_create_one_user(admin, signup):
     assert sorted(results) == [200] + [400] * (len(variants) - 1)
     count = admin.call('res.users', 'search_count', [('login', '=ilike', email)])
     assert count == 1
+
+
+def test_register_is_throttled_per_address(admin, signup):
+    """Sign-up had no throttle: "Email address already existed" answered
+    unlimited probes. Every attempt of an address counts, refused or not."""
+    taken = new_email()
+    assert_envelope(register(email=taken, password='pw-123456', name='N'), 200)
+    admin.set_param('jwt_provider.ip_max_failures', '3')
+    admin.set_param('jwt_provider.login_lockout', '3')
+    time.sleep(3.5)  # let this address's earlier sign-ups age out of the window
+    try:
+        for _i in range(3):
+            body = assert_envelope(register(email=taken, password='pw-123456', name='N'), 400, False)
+            assert body['message'] == 'Email address already existed'
+        refused = register(email=new_email(), password='pw-123456', name='N')
+        assert_envelope(refused, 429, False)
+        assert 1 <= int(refused.headers['Retry-After']) <= 3
+    finally:
+        admin.set_param('jwt_provider.ip_max_failures', '100000')
+        admin.set_param('jwt_provider.login_lockout', '300')
+        time.sleep(3.5)

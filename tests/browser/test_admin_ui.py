@@ -523,7 +523,7 @@ def test_leeway_zero_is_saved(page, rpc):
     ('jwt_access_lifetime_value', '0', 'access token lifetime must be at least 1 second'),
     ('jwt_refresh_lifetime_value', '-3', 'refresh token lifetime must be at least 1 second'),
     ('jwt_leeway', '-1', 'clock leeway must be between 0 and 3600'),
-    ('jwt_login_max_failures', '0', 'failed logins per email must be between 1'),
+    ('jwt_login_max_failures', '0', 'failed logins per email and address must be between 1'),
 ], ids=['access-lifetime-0', 'refresh-lifetime-negative', 'leeway-negative', 'failures-0'])
 def test_invalid_values_refused_with_a_message(page, rpc, field, value, message):
     before = {name: rpc.param(name) for name in JWT_PARAMS}
