@@ -16,6 +16,7 @@ import jwt
 import jwt.api_jwt
 
 from odoo.addons.jwt_provider import answers, compat, tools
+from odoo.addons.jwt_provider.models import jwt_provider_login_attempt as attempt_module
 from odoo.addons.jwt_provider.models import jwt_provider_token as token_module
 from odoo.addons.jwt_provider.models.ir_http import IrHttp
 from odoo.addons.jwt_provider.models.jwt_provider_key import JwtProviderKey
@@ -23,16 +24,17 @@ from odoo.addons.jwt_provider.models.jwt_provider_login_attempt import JwtProvid
 from odoo.addons.jwt_provider.models.jwt_provider_token import JwtProviderToken
 from odoo.addons.jwt_provider.models.res_users import ResUsers
 
-Guard = collections.namedtuple('Guard', 'name guarantee tests since')
+Guard = collections.namedtuple('Guard', 'name guarantee tests since until')
 GUARDS = collections.OrderedDict()
 SWITCHES = {}
 
 
-def guard(name, guarantee, tests, since=11):
-    """Register the decorated function as the switch that removes guard ``name``;
-    it applies the change and returns the function that undoes it."""
+def guard(name, guarantee, tests, since=11, until=99):
+    """Register the decorated function as the switch that removes guard ``name``
+    (which series ``since``..``until`` have); it applies the change and returns
+    the function that undoes it."""
     def register(switch):
-        GUARDS[name] = Guard(name, guarantee, tuple(tests), since)
+        GUARDS[name] = Guard(name, guarantee, tuple(tests), since, until)
         SWITCHES[name] = switch
         return switch
     return register
@@ -262,10 +264,57 @@ def _ascii_folding():
 
 
 @guard('throttle', 'Repeated failures get 429 + Retry-After',
-       ['test_login_rules.TestLoginRules.test_throttle_counts_and_forgives',
+       ['test_login_rules.TestLoginRules.test_throttle_locks_the_login_from_that_address_only',
         'blackbox:test_throttle.py::test_repeated_failures_get_429_then_recover'])
 def _no_throttle():
     return swap(JwtProviderLoginAttempt, '_reserve_attempt', lambda self, login, address: None)
+
+
+@guard('stranger-lockout', 'A stranger cannot lock an account out: the short lock is per (email, address)',
+       ['test_login_rules.TestLoginRules.test_throttle_locks_the_login_from_that_address_only'])
+def _short_lock_per_email():
+    original = vars(JwtProviderLoginAttempt)['_keys']
+
+    def keys(self, login, address):
+        anywhere = [key for key in original(self, login, None) if key[2] == 'pair']
+        return [anywhere[0] if key[2] == 'pair' else key for key in original(self, login, address)]
+    return swap(JwtProviderLoginAttempt, '_keys', keys)
+
+
+@guard('account-ceiling', 'A distributed attack is bounded per email (account_max_failures)',
+       ['test_login_rules.TestLoginRules.test_ceiling_per_login_from_all_addresses'])
+def _no_ceiling():
+    original = vars(JwtProviderLoginAttempt)['_keys']
+    return swap(JwtProviderLoginAttempt, '_keys', lambda self, login, address: [
+        key for key in original(self, login, address) if key[2] != 'login'])
+
+
+@guard('ipv6-per-64', 'IPv6 addresses count per /64, IPv4-mapped ones as their IPv4',
+       ['test_login_rules.TestLoginRules.test_ipv6_addresses_count_per_64',
+        'test_login_rules.TestLoginRules.test_ipv4_mapped_addresses_are_their_ipv4'])
+def _every_address_its_own():
+    return swap(attempt_module, 'network', lambda address: address or '')
+
+
+@guard('signup-min-length', 'Sign-up refuses passwords shorter than the minimum with 400',
+       ['test_login_rules.TestLoginRules.test_register_refuses_short_passwords'])
+def _any_password_length():
+    return swap(ResUsers, '_jwt_password_min_length', lambda self: 1)
+
+
+@guard('signup-throttle', 'Sign-up attempts are throttled per address (429 + Retry-After)',
+       ['test_login_rules.TestLoginRules.test_register_is_throttled_per_address',
+        'blackbox:test_register.py::test_register_is_throttled_per_address'])
+def _unlimited_signups():
+    return swap(JwtProviderLoginAttempt, '_count_signup', lambda self, address: None)
+
+
+@guard('two-factor-attempts', 'A two-factor login gives back both its attempts (password and code)',
+       ['test_second_factor.TestSecondFactor.test_two_factor_logins_give_back_both_attempts'], since=14, until=18)
+def _code_step_gives_back_one():
+    original = vars(JwtProviderLoginAttempt)['_forgive']
+    return swap(JwtProviderLoginAttempt, '_forgive', lambda self, login, address, earlier=0:
+                original(self, login, address))
 
 
 @guard('second-factor', 'A user with two-factor authentication gets no token for the password alone',

@@ -56,7 +56,7 @@ def run_odoo_test(name):
 def prove(guard):
     """The row of ``guard``: each test's outcome with the guard off, then on."""
     row = {'guard': guard.name, 'guarantee': guard.guarantee, 'tests': []}
-    if compat.ODOO_VERSION < guard.since:
+    if not guard.since <= compat.ODOO_VERSION <= guard.until:
         row['verdict'] = 'n/a'
         return row
     row['blackbox'] = [name[len(BLACKBOX):] for name in guard.tests if name.startswith(BLACKBOX)]
