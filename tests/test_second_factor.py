@@ -163,3 +163,35 @@ class TestSecondFactorHttp(TotpMixin, common.HttpCase):
         again = self.opener.post(base + '/api/login/totp', data={'ticket': ticket, 'code': totp_code(secret)},
                                  timeout=30)
         self.assertEqual(again.status_code, 498, again.text)
+
+    def test_wrong_codes_are_throttled_over_http(self):
+        """Wrong codes count like wrong passwords, over HTTP too: a few 400s,
+        then 429 with Retry-After, the right code included, for the window."""
+        if compat.ODOO_VERSION < 14:
+            self.skipTest('no auth_totp before 14.0')
+        ICP = self.env['ir.config_parameter'].sudo()
+        ICP.set_param('jwt_provider.secret', 'k' * 64)
+        ICP.set_param('jwt_provider.login_max_failures', '3')
+        user = self.env['res.users'].create({'name': 'Two Factor', 'login': 'tfa-throttle@example.com',
+                                             'email': 'tfa-throttle@example.com',
+                                             'password': 'correct horse battery'})
+        secret = self.enable_totp(user)
+        base = 'http://127.0.0.1:%s' % http_port()
+        answer = self.opener.post(base + '/api/login', data={'email': 'tfa-throttle@example.com',
+                                                             'password': 'correct horse battery'}, timeout=30)
+        self.assertEqual(answer.status_code, 401, answer.text)
+        ticket = answer.json()['data']['ticket']
+        wrong = '000000' if totp_code(secret) != '000000' else '111111'
+        statuses = []
+        for _attempt in range(6):
+            answer = self.opener.post(base + '/api/login/totp', data={'ticket': ticket, 'code': wrong}, timeout=30)
+            statuses.append(answer.status_code)
+            if answer.status_code == 429:
+                break
+        self.assertIn(429, statuses, statuses)
+        self.assertTrue(1 <= statuses.index(429) <= 3, statuses)  # the limit, the password step counted
+        self.assertEqual(set(statuses[:statuses.index(429)]), {400}, statuses)
+        self.assertTrue(int(answer.headers['Retry-After']) > 0)
+        right = self.opener.post(base + '/api/login/totp', data={'ticket': ticket, 'code': totp_code(secret)},
+                                 timeout=30)
+        self.assertEqual(right.status_code, 429, right.text)

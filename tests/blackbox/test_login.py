@@ -1,7 +1,7 @@
 """POST /api/login."""
 import requests
 
-from conftest import TIMEOUT, URL, assert_envelope, bearer
+from conftest import TIMEOUT, URL, assert_envelope, bearer, expected_error
 
 
 def post(data=None, **kw):
@@ -108,3 +108,21 @@ def test_field_named_self_is_ignored(user):
     assert_envelope(form, 200, True)
     body = post(json={'self': 1, 'email': user['login'], 'password': user['password']})
     assert_envelope(body, 200, True)
+
+
+def test_an_unusable_signing_key_answers_503(admin, user, tokens):
+    """No token is issued or accepted with a key that cannot sign (RS256 without
+    its private key): 503 in the envelope, and an ERROR for the administrator."""
+    algorithm = admin.get_param('jwt_provider.algorithm')
+    with expected_error(r'JWT service unavailable'):
+        admin.set_param('jwt_provider.algorithm', 'RS256')  # no RSA key is stored
+        try:
+            login = post({'email': user['login'], 'password': user['password']})
+            me = requests.get(URL + '/api/me', headers=bearer(tokens['token']), timeout=TIMEOUT)
+        finally:
+            admin.set_param('jwt_provider.algorithm', algorithm or False)
+    for answer in (login, me):
+        body = assert_envelope(answer, 503, success=False)
+        assert body['message'] == 'The token service is not configured' and not body['data']
+    # The key back, the same token is good again: nothing was revoked meanwhile.
+    assert_envelope(requests.get(URL + '/api/me', headers=bearer(tokens['token']), timeout=TIMEOUT), 200)
