@@ -158,6 +158,27 @@ def load_xml(env, module, xmlfile):
     convert_xml_import(env if ODOO_VERSION >= 17 else env.cr, module, xmlfile, idref={}, mode='update')
 
 
+def cron_time_budget():
+    """Seconds one clean-up step of a cron may run: two fifths of what ``--workers`` mode allows a
+    cron (``limit_time_real_cron``, or ``limit_time_real`` when that is -1);
+    five minutes when nothing limits it."""
+    from odoo.tools import config
+    limit = config.get('limit_time_real_cron')
+    if limit is None or limit < 0:
+        limit = config.get('limit_time_real') or 0
+    return limit * 0.4 if limit > 0 else 300.0
+
+
+def cron_run_again(env, xmlid):
+    """Ask for another run of the cron ``xmlid`` soon, where Odoo can (``_trigger``,
+    15.0+); before, the next scheduled run continues the work."""
+    cron = env.ref(xmlid, raise_if_not_found=False)
+    if cron and hasattr(cron, '_trigger'):
+        cron.sudo()._trigger()
+        return True
+    return False
+
+
 def ensure_unique_index(model, column):
     """A unique index on ``column`` of ``model``'s table, named as
     ``_sql_constraints`` named it up to 18.0 (19.0 ignores those); for ``init()``."""
