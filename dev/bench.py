@@ -178,10 +178,12 @@ def login_timings(rounds=15):
 
 GC_FILL = """
 INSERT INTO jwt_provider_session (user_id, family, issued_at, create_date, write_date)
-SELECT 2, 'bench-' || f, now() at time zone 'UTC', now() at time zone 'UTC', now() at time zone 'UTC'
+SELECT (SELECT id FROM res_users WHERE login = 'admin'), 'bench-' || f,
+       now() at time zone 'UTC', now() at time zone 'UTC', now() at time zone 'UTC'
   FROM generate_series(1, {families}) f;
 INSERT INTO jwt_provider_token (user_id, jti_hash, token_type, family, key_fp, issued_at, expires_at)
-SELECT 2, md5(random()::text || n) || md5(n::text), 'access', 'bench-' || ((n - 1) / 3 + 1), 'bench',
+SELECT (SELECT id FROM res_users WHERE login = 'admin'), md5(random()::text || n) || md5(n::text), 'access',
+       'bench-' || ((n - 1) / 3 + 1), 'bench',
        now() at time zone 'UTC' - interval '100 days',
        now() at time zone 'UTC' + CASE WHEN n % 10 < 7 THEN interval '-1 day' ELSE interval '1 day' END
   FROM generate_series(1, {rows}) n;

@@ -259,8 +259,10 @@ class TestCleanUpBatches(JwtCase):
         try:
             holder.execute("SELECT id FROM jwt_provider_token WHERE id IN %s FOR UPDATE", [tuple(tokens[1:3])])
             with _committed_env(self.env.cr.dbname) as env:
-                # A clean-up that waited for the holder would fail here instead of hanging.
+                # A clean-up that waited for the holder would fail here instead of hanging
+                # (committed: a rolled-back SET is undone).
                 env.cr.execute("SET lock_timeout = '5s'")
+                env.cr.commit()
                 result = env['jwt_provider.token']._gc_expired(batch_size=2)
         finally:
             holder.rollback()
