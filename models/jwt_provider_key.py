@@ -188,7 +188,12 @@ class JwtProviderKey(models.AbstractModel):
             ICP.set_param(PARAM % 'private_key', private_key)
             changed = True
         if changed:
-            self.env['jwt_provider.token']._revoke_all('key_rotated')
+            Token = self.env['jwt_provider.token']
+            Token._revoke_all('key_rotated')
+            try:  # recorded now, so the next logins do not each find the key changed
+                Token._sync_key(self._fingerprint())
+            except KeyConfigError as e:  # an unusable ODOO_JWT_KEY overrides the stored key
+                _logger.warning('The JWT key in effect is unusable: %s', e)
         return True
 
     @api.model
