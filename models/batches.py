@@ -50,7 +50,7 @@ def run_in_batches(cr, query, params, batch_size, budget, commit):
                 cr.execute(query, values, log_exceptions=False)
                 ids = [row[0] for row in cr.fetchall()]
                 if commit:
-                    cr.commit()
+                    cr.commit()  # pylint: disable=invalid-commit  (the point: one short transaction per batch)
                 break
             except psycopg2.OperationalError as e:
                 if not commit or e.pgcode not in CONCURRENCY_ERRORS or attempt == RETRIES - 1:
