@@ -3,6 +3,7 @@
 The HTTP layer's differences are in ``adapters/``; everything else in the
 addon calls these helpers and never looks at the Odoo version.
 """
+import base64
 import datetime
 
 from odoo import SUPERUSER_ID, exceptions, fields, release
@@ -60,6 +61,33 @@ def check_totp(user, code):
         user._totp_check(code)
     else:
         user._check_credentials({'type': 'totp', 'token': code}, dict(_INTERACTIVE))
+
+
+def totp_counter(user, code):
+    """The time step (counter) at which ``code`` matches ``user``'s TOTP secret,
+    or ``None``; auth_totp's own matcher (``models/res_users.py`` in 14.0,
+    ``models/totp.py`` from 15.0), same window as its check."""
+    try:
+        from odoo.addons.auth_totp.models.totp import TOTP
+    except ImportError:
+        from odoo.addons.auth_totp.models.res_users import TOTP
+    secret = user.sudo().totp_secret
+    return TOTP(base64.b32decode(secret)).match(int(code)) if secret else None
+
+
+def totp_counts_reuse(users):
+    """Whether Odoo itself refuses a TOTP code used twice (19.0's ``totp_last_counter``)."""
+    return 'totp_last_counter' in users._fields
+
+
+def has_password(user):
+    """Whether ``user`` has a password at all (11.0's auth_crypt keeps the hash in
+    ``password_crypt``, every other series in ``password``)."""
+    column = 'password_crypt' if 'password_crypt' in user._fields else 'password'
+    flush(user.env)
+    user.env.cr.execute("SELECT COALESCE({0}, '') != '' FROM res_users WHERE id = %s".format(column), [user.id])
+    row = user.env.cr.fetchone()
+    return bool(row and row[0])
 
 
 def crypt_context(users):
@@ -128,6 +156,27 @@ def load_xml(env, module, xmlfile):
     """Load an XML data file object as ``module``'s data (17.0+ take an env, before a cursor)."""
     from odoo.tools.convert import convert_xml_import
     convert_xml_import(env if ODOO_VERSION >= 17 else env.cr, module, xmlfile, idref={}, mode='update')
+
+
+def cron_time_budget():
+    """Seconds one clean-up step of a cron may run: two fifths of what ``--workers`` mode allows a
+    cron (``limit_time_real_cron``, or ``limit_time_real`` when that is -1);
+    five minutes when nothing limits it."""
+    from odoo.tools import config
+    limit = config.get('limit_time_real_cron')
+    if limit is None or limit < 0:
+        limit = config.get('limit_time_real') or 0
+    return limit * 0.4 if limit > 0 else 300.0
+
+
+def cron_run_again(env, xmlid):
+    """Ask for another run of the cron ``xmlid`` soon, where Odoo can (``_trigger``,
+    15.0+); before, the next scheduled run continues the work."""
+    cron = env.ref(xmlid, raise_if_not_found=False)
+    if cron and hasattr(cron, '_trigger'):
+        cron.sudo()._trigger()
+        return True
+    return False
 
 
 def ensure_unique_index(model, column):

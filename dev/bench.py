@@ -15,6 +15,14 @@ from a --log-level=debug_sql server.
 
 Options (environment): BENCH_DURATION (s, default 10), BENCH_CONCURRENCY
 (default "1 4 16"), BENCH_MODES (default "threaded workers").
+
+``--scale`` measures the daily clean-up instead (``_gc_expired`` and the login
+counters' ``_gc``, as the cron runs them): BENCH_GC_ROWS tokens (default
+1,000,000; 70 % expired, three per login) and 100,000 stale login counters,
+cleaned once on an idle server, then again while BENCH_GC_LOGINS threads
+(default 8) log in and fail logins against a --workers server; it prints the
+rows removed and the seconds of each run. BENCH_GC_BUDGET (s) caps a run
+(default: the cron's own budget, two fifths of limit_time_real).
 """
 import json
 import os
@@ -168,7 +176,114 @@ def login_timings(rounds=15):
     return {name: statistics.median(values) for name, values in timings.items()}
 
 
+GC_FILL = """
+INSERT INTO jwt_provider_session (user_id, family, issued_at, create_date, write_date)
+SELECT (SELECT id FROM res_users WHERE login = 'admin'), 'bench-' || f,
+       now() at time zone 'UTC', now() at time zone 'UTC', now() at time zone 'UTC'
+  FROM generate_series(1, {families}) f;
+INSERT INTO jwt_provider_token (user_id, jti_hash, token_type, family, key_fp, issued_at, expires_at)
+SELECT (SELECT id FROM res_users WHERE login = 'admin'), md5(random()::text || n) || md5(n::text), 'access',
+       'bench-' || ((n - 1) / 3 + 1), 'bench',
+       now() at time zone 'UTC' - interval '100 days',
+       now() at time zone 'UTC' + CASE WHEN n % 10 < 7 THEN interval '-1 day' ELSE interval '1 day' END
+  FROM generate_series(1, {rows}) n;
+INSERT INTO jwt_provider_login_attempt (key, failures, last_failure)
+SELECT md5('bench' || n), 3, now() at time zone 'UTC' - interval '1 day' FROM generate_series(1, 100000) n
+    ON CONFLICT DO NOTHING;
+ANALYZE jwt_provider_token; ANALYZE jwt_provider_session; ANALYZE jwt_provider_login_attempt;
+"""
+# As the cron runs it (its code), timed; one JSON line on stdout.
+GC_RUN = """
+import json, time
+start = time.monotonic()
+tokens = env['jwt_provider.token']._gc_expired({kwargs})
+attempts = env['jwt_provider.login_attempt']._gc({kwargs})
+env.cr.commit()
+print('GC ' + json.dumps({{'tokens': tokens, 'attempts': attempts, 'seconds': round(time.monotonic() - start, 1)}}))
+"""
+
+
+def gc_fill(rows):
+    psql('DELETE FROM jwt_provider_token; DELETE FROM jwt_provider_session; DELETE FROM jwt_provider_login_attempt;',
+         db=BENCH_DB)
+    start = time.monotonic()
+    psql(GC_FILL.format(rows=rows, families=(rows + 2) // 3), db=BENCH_DB)
+    return time.monotonic() - start
+
+
+def gc_run(budget):
+    kwargs = '' if budget is None else 'time_budget=%s' % budget
+    cmd = run_tests.odoo_cmd('--no-http', '--log-level=warn', db=BENCH_DB)
+    cmd.insert(2, 'shell')  # Odoo's command comes first
+    done = subprocess.run(cmd,
+                          input=GC_RUN.format(kwargs=kwargs), env=run_tests.odoo_env(), check=True,
+                          stdout=subprocess.PIPE, universal_newlines=True).stdout
+    return json.loads(next(line[3:] for line in done.splitlines() if line.startswith('GC ')))
+
+
+def gc_until_done(budget):
+    runs = []
+    while True:
+        runs.append(gc_run(budget))
+        if runs[-1]['tokens']['finished'] and runs[-1]['attempts'][1]:
+            return runs
+
+
+def logins(url, stop, counts):
+    """Log in (right and wrong passwords, several logins) until ``stop`` is set."""
+    import random
+    while not stop.is_set():
+        email, password = random.choice([('admin', 'admin'), ('admin', 'wrong'),
+                                         ('nobody-%d@example.com' % random.randint(1, 50), 'x')])
+        try:
+            post_json(url, '/api/login', {'email': email, 'password': password})
+            counts['ok'] += 1
+        except urllib.error.HTTPError as e:
+            counts[e.code] = counts.get(e.code, 0) + 1
+        except Exception as e:  # noqa: B902 - counted, the run goes on
+            counts[type(e).__name__] = counts.get(type(e).__name__, 0) + 1
+
+
+def scale():
+    import threading
+    rows = int(ENV.get('BENCH_GC_ROWS', '1000000'))
+    budget = ENV.get('BENCH_GC_BUDGET')
+    threads = int(ENV.get('BENCH_GC_LOGINS', '8'))
+    prepare_db()
+    print('machine: %s, %d cores; Odoo %s; %d tokens (70 %% expired), %d sessions, 100000 stale counters' % (
+        os.uname().machine, os.cpu_count(), ENV['HARNESS_SERIES'], rows, (rows + 2) // 3))
+    print('\n| load | run | tokens removed | ended | sessions | counters | finished | s |')
+    print('|---|---:|---:|---:|---:|---:|---|---:|')
+
+    def report(load, runs):
+        for i, run in enumerate(runs, 1):
+            t = run['tokens']
+            print('| %s | %d | %d | %d | %d | %d | %s | %.1f |' % (
+                load, i, t['tokens'], t['ended'], t['sessions'], run['attempts'][0],
+                t['finished'] and run['attempts'][1], run['seconds']))
+        sys.stdout.flush()
+    gc_fill(rows)
+    report('none', gc_until_done(budget))
+    gc_fill(rows)
+    server = Server('bench-gc', *run_tests.workers_args()).wait()
+    stop, counts = threading.Event(), {'ok': 0}
+    workers = [threading.Thread(target=logins, args=(server.url, stop, counts)) for _i in range(threads)]
+    try:
+        for worker in workers:
+            worker.start()
+        time.sleep(2)  # the logins are under way
+        report('%d threads logging in' % threads, gc_until_done(budget))
+    finally:
+        stop.set()
+        for worker in workers:
+            worker.join()
+        server.stop()
+    print('\nlogins during the clean-up: %s' % counts)
+
+
 def main():
+    if '--scale' in sys.argv[1:]:
+        return scale()
     if not shutil.which('wrk'):
         sys.exit('wrk is missing (apt-get install wrk)')
     os.makedirs(run_tests.LOG_DIR, exist_ok=True)

@@ -101,6 +101,22 @@ class JwtProviderKey(models.AbstractModel):
         return algorithm, private, public
 
     @api.model
+    def _fingerprint(self):
+        """A short fingerprint of the effective verification key: the first 16
+        hex digits of a SHA-256 over the algorithm and the key (the public key
+        for RS256/ES256). Stored on every token row, so a token is refused once
+        another key is in effect, even if its own key comes back; the key can
+        not be recovered from it."""
+        algorithm, _sign, verifying = self._signing_keys()
+        if algorithm in ASYMMETRIC:
+            from cryptography.hazmat.primitives import serialization
+            material = verifying.public_bytes(serialization.Encoding.DER,
+                                              serialization.PublicFormat.SubjectPublicKeyInfo)
+        else:
+            material = verifying.encode('utf-8')
+        return hashlib.sha256(b'jwt_provider.key:' + algorithm.encode('ascii') + b':' + material).hexdigest()[:16]
+
+    @api.model
     def _check_hmac_key(self, algorithm, key):
         if len((key or '').encode('utf-8')) < HMAC_MIN_BYTES[algorithm]:
             raise KeyConfigError(
@@ -174,7 +190,12 @@ class JwtProviderKey(models.AbstractModel):
             ICP.set_param(PARAM % 'private_key', private_key)
             changed = True
         if changed:
-            self.env['jwt_provider.token']._revoke_all('key_rotated')
+            Token = self.env['jwt_provider.token']
+            Token._revoke_all('key_rotated')
+            try:  # recorded now, so the next logins do not each find the key changed
+                Token._sync_key(self._fingerprint())
+            except KeyConfigError as e:  # an unusable ODOO_JWT_KEY overrides the stored key
+                _logger.warning('The JWT key in effect is unusable: %s', e)
         return True
 
     @api.model

@@ -235,9 +235,16 @@ class JwtProviderLoginAttempt(models.Model):
                            [earlier, key], log_exceptions=False)
 
     @api.model
-    def _gc(self):
+    def _gc(self, batch_size=None, time_budget=None, commit=True):
+        """Cron: the counters whose lock-out window is over, in committed batches
+        that skip the rows a login holds (``models/batches.py``): a login
+        counting an attempt never makes the clean-up fail, nor waits for it.
+        Returns ``(rows removed, finished)``."""
+        from .batches import BATCH_SIZE, Budget, run_in_batches
         lockout = self.env['jwt_provider.key']._param('login_lockout')
-        self.env.cr.execute("""
-            DELETE FROM jwt_provider_login_attempt
-             WHERE last_failure < {now} - %s * interval '1 second'
-        """.format(now=NOW), [lockout])
+        return run_in_batches(self.env.cr, """
+            WITH doomed AS (SELECT id FROM jwt_provider_login_attempt
+                             WHERE id > %(after)s AND last_failure < {now} - %(lockout)s * interval '1 second'
+                             ORDER BY id LIMIT %(limit)s FOR UPDATE SKIP LOCKED)
+            DELETE FROM jwt_provider_login_attempt a USING doomed WHERE a.id = doomed.id RETURNING a.id
+        """.format(now=NOW), {'lockout': lockout}, batch_size or BATCH_SIZE, Budget(time_budget), commit)

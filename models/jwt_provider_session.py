@@ -13,6 +13,7 @@ import re
 from odoo import api, fields, models
 
 from .. import compat
+from .batches import BATCH_SIZE, Budget, run_in_batches
 from .jwt_provider_token import _utcnow
 
 USER_AGENT_LENGTH = 200
@@ -177,20 +178,27 @@ class JwtProviderSession(models.Model):
             return 0
         Token = self.env['jwt_provider.token'].sudo()
         count = Token._revoke_domain([('family', 'in', families)], reason)
-        Token.search([('family', 'in', families), ('revoked_reason', '=', 'spent')]).write({'revoked_reason': reason})
+        Token.search([('family', 'in', families), ('revoked_reason', '=', 'spent')]).write(
+            {'revoked_reason': reason, 'grace_pair': False})
         return count
 
     @api.model
-    def _gc(self):
-        """Sessions none of whose tokens is left (the token clean-up removed them)."""
+    def _gc(self, batch_size=BATCH_SIZE, time_budget=None, commit=True):
+        """Sessions none of whose tokens is left (the token clean-up removed them),
+        in committed batches that skip rows other transactions hold (see
+        ``batches``). Returns ``(sessions removed, finished)``."""
+        budget = time_budget if isinstance(time_budget, Budget) else Budget(time_budget)
         compat.flush(self.env)
-        self.env.cr.execute("""
-            SELECT s.id FROM jwt_provider_session s
-             WHERE NOT EXISTS (SELECT 1 FROM jwt_provider_token t WHERE t.family = s.family)
-        """)
-        ids = [row[0] for row in self.env.cr.fetchall()]
-        self.sudo().browse(ids).unlink()
-        return len(ids)
+        removed, finished = run_in_batches(self.env.cr, """
+            WITH doomed AS (
+                SELECT s.id FROM jwt_provider_session s
+                 WHERE s.id > %(after)s
+                   AND NOT EXISTS (SELECT 1 FROM jwt_provider_token t WHERE t.family = s.family)
+                 ORDER BY s.id LIMIT %(limit)s FOR UPDATE OF s SKIP LOCKED)
+            DELETE FROM jwt_provider_session s USING doomed WHERE s.id = doomed.id RETURNING s.id
+        """, {}, batch_size, budget, commit)
+        compat.invalidate(self.env)
+        return removed, finished
 
 
 class ResUsers(models.Model):

@@ -1,24 +1,34 @@
 """Issued tokens: signing, verification, refresh rotation and revocation.
 
 Only a SHA-256 digest of each token's random ``jti`` is stored, so the table
-holds nothing that can be replayed. Verification is a signature and claims
+holds nothing that can be replayed. Every ``jti`` is random, refreshed tokens'
+too: the signing key and an old refresh token do not tell the later tokens of
+a login. The pair a refresh issued is kept for the grace window only, encrypted
+with a key derived from the spent refresh token's own ``jti`` (which is not
+stored): only the holder of that refresh token can read it back. Each row
+records a fingerprint of the key that signed it (``jwt_provider.key._fingerprint``):
+a token whose key is no longer the effective one is refused, and its row is
+revoked for good when the key changes. Verification is a signature and claims
 check plus one indexed query; it never hashes a password or opens a session.
 """
 import base64
 import datetime
 import hashlib
+import json
 import logging
 import secrets
 
 import jwt
 import jwt.api_jwt
+import psycopg2
 
 from odoo import _, api, fields, models
 from odoo.exceptions import AccessError
 
 from .. import compat
-from ..exceptions import InvalidToken
+from ..exceptions import InvalidToken, KeyConfigError
 from ..tools import MAX_TOKEN_LENGTH, is_canonical_jws
+from .batches import BATCH_SIZE, Budget, run_in_batches
 from .tolerant_sql import execute_or_skip
 
 _logger = logging.getLogger(__name__)
@@ -36,10 +46,26 @@ def _digest(jti):
     return hashlib.sha256(jti.encode('utf-8')).hexdigest()
 
 
-def _child_jti(parent_jti, token_type):
-    """The jti of a token issued by spending the refresh token ``parent_jti``."""
-    digest = hashlib.sha256(('jwt_provider.child:%s:%s' % (token_type, parent_jti)).encode('utf-8')).digest()
-    return base64.urlsafe_b64encode(digest[:24]).decode('ascii')
+def _pair_cipher(jti):
+    """The cipher of the pair a refresh issued, keyed by the spent refresh
+    token's ``jti``: a SHA-256 of it under another label than ``_digest``,
+    so the stored digest does not give the key."""
+    from cryptography.fernet import Fernet
+    key = hashlib.sha256(('jwt_provider.grace-pair:%s' % jti).encode('utf-8')).digest()
+    return Fernet(base64.urlsafe_b64encode(key))
+
+
+def _seal_pair(jti, pair):
+    return _pair_cipher(jti).encrypt(json.dumps(pair).encode('utf-8')).decode('ascii')
+
+
+def _open_pair(jti, sealed):
+    """The pair ``_seal_pair`` sealed, or ``None``."""
+    from cryptography.fernet import InvalidToken as BadSeal
+    try:
+        return json.loads(_pair_cipher(jti).decrypt(sealed.encode('ascii')).decode('utf-8'))
+    except (BadSeal, ValueError, AttributeError):
+        return None
 
 
 def _header_acceptable(header):
@@ -84,6 +110,11 @@ class JwtProviderToken(models.Model):
     issued_at = fields.Datetime(required=True, readonly=True)
     expires_at = fields.Datetime(required=True, readonly=True)
     last_used = fields.Datetime(readonly=True)
+    key_fp = fields.Char(string='Key fingerprint', readonly=True, groups='base.group_system',
+                         help='Fingerprint of the key that signed the token (never the key).')
+    grace_pair = fields.Text(string='Sealed retry pair', readonly=True, groups='base.group_system', copy=False,
+                             help='A spent refresh token: the pair it got, encrypted with a key only its '
+                                  'holder has, kept for the refresh grace window.')
     revoked = fields.Boolean(default=False, readonly=True)
     revoked_at = fields.Datetime(readonly=True)
     revoked_reason = fields.Selection([
@@ -99,36 +130,72 @@ class JwtProviderToken(models.Model):
 
     def init(self):
         compat.ensure_unique_index(self, 'jti_hash')  # token identifiers are unique
+        # The clean-up finds the few spent refresh tokens that still hold a sealed pair.
+        self.env.cr.execute('CREATE INDEX IF NOT EXISTS jwt_provider_token_grace_pair_idx'
+                            ' ON jwt_provider_token (id) WHERE grace_pair IS NOT NULL')
+        # Rows issued before fingerprints existed were signed by the key in effect now, or fail
+        # their signature check anyway.
+        try:
+            fingerprint = self.env['jwt_provider.key']._fingerprint()
+        except KeyConfigError:
+            return
+        self.env.cr.execute('UPDATE jwt_provider_token SET key_fp = %s WHERE key_fp IS NULL', [fingerprint])
+
+    def _register_hook(self):
+        """At every server start: a key that changed while the server was down
+        (``ODOO_JWT_KEY`` set, removed or replaced) revokes the tokens of the others now."""
+        res = super(JwtProviderToken, self)._register_hook()
+        cr = self.env.cr
+        cr.execute("SELECT to_regclass('jwt_provider_token') IS NOT NULL")
+        if not cr.fetchone()[0]:
+            return res
+        try:
+            with cr.savepoint():
+                self._sync_key(self.env['jwt_provider.key']._fingerprint())
+        except KeyConfigError as e:  # nothing is issued or accepted until there is a usable key
+            _logger.info('Key fingerprint check skipped at start-up: %s', e)
+        except psycopg2.Error as e:  # another worker starting at the same time does it
+            _logger.info('Key fingerprint check skipped at start-up: %s', e.pgcode)
+        return res
+
+    @api.model
+    def _sync_key(self, fingerprint):
+        """When the effective key is no longer the one recorded, revoke for good the
+        tokens signed by any other key (they are refused already: their fingerprint
+        differs), so that the old key coming back does not revive them."""
+        ICP = self.env['ir.config_parameter'].sudo()
+        if ICP.get_param('jwt_provider.key_fingerprint') != fingerprint:
+            self._revoke_where('key_fp IS DISTINCT FROM %s', [fingerprint], 'key_rotated')
+            ICP.set_param('jwt_provider.key_fingerprint', fingerprint)
+        return fingerprint
 
     # -- issuing -----------------------------------------------------------
     @api.model
-    def _issue_pair(self, user, family=None, parent_jti=None, now=None, create=True):
-        """A new access token and refresh token for ``user``, as the API returns them.
-
-        A refresh derives the pair from the spent token (``parent_jti``) and
-        the time it was spent, so that a retry within the grace window gets
-        the very same pair back (``create=False``: the rows exist).
-        """
+    def _issue_pair(self, user, family=None, now=None):
+        """A new access token and refresh token for ``user``, as the API returns them
+        (a refresh passes the ``family`` of the login it continues)."""
         new_login = not family
         family = family or secrets.token_urlsafe(16)
         pair = {
-            'token': self._issue(user, 'access', family, parent_jti, now, create),
-            'refresh_token': self._issue(user, 'refresh', family, parent_jti, now, create),
+            'token': self._issue(user, 'access', family, now),
+            'refresh_token': self._issue(user, 'refresh', family, now),
             'expires_in': self.env['jwt_provider.key']._param('access_lifetime'),
         }
-        if new_login and create:  # a login, not a refresh: the session the user form lists
+        if new_login:  # a login, not a refresh: the session the user form lists
             self.env['jwt_provider.session']._open(user, family, now)
         return pair
 
     @api.model
-    def _issue(self, user, token_type, family=None, parent_jti=None, now=None, create=True):
-        """One signed token of ``token_type`` ('access', 'refresh' or 'mfa') for ``user``."""
+    def _issue(self, user, token_type, family=None, now=None):
+        """One signed token of ``token_type`` ('access', 'refresh' or 'mfa') for ``user``,
+        with a random ``jti``."""
         Key = self.env['jwt_provider.key']
         lifetime = Key._param('%s_lifetime' % token_type)
         new_login = not family and token_type != 'mfa'
         family = family or secrets.token_urlsafe(16)
         algorithm, signing_key, _verify = Key._signing_keys()
-        jti = _child_jti(parent_jti, token_type) if parent_jti else secrets.token_urlsafe(24)
+        fingerprint = self._sync_key(Key._fingerprint())
+        jti = secrets.token_urlsafe(24)
         now = now or _utcnow()
         expires = now + datetime.timedelta(seconds=lifetime)
         claims = {
@@ -143,17 +210,17 @@ class JwtProviderToken(models.Model):
             'jti': jti,
         }
         token = jwt.encode(claims, signing_key, algorithm=algorithm)
-        if create:
-            self.sudo().create({
-                'user_id': user.id,
-                'jti_hash': _digest(jti),
-                'token_type': token_type,
-                'family': family,
-                'issued_at': compat.datetime_value(now),
-                'expires_at': compat.datetime_value(expires),
-            })
-            if new_login:  # a token issued alone (validator.create_token) is a login too
-                self.env['jwt_provider.session']._open(user, family, now)
+        self.sudo().create({
+            'user_id': user.id,
+            'jti_hash': _digest(jti),
+            'token_type': token_type,
+            'family': family,
+            'key_fp': fingerprint,
+            'issued_at': compat.datetime_value(now),
+            'expires_at': compat.datetime_value(expires),
+        })
+        if new_login:  # a token issued alone (validator.create_token) is a login too
+            self.env['jwt_provider.session']._open(user, family, now)
         return token if isinstance(token, str) else token.decode('ascii')
 
     # -- verifying ---------------------------------------------------------
@@ -196,7 +263,8 @@ class JwtProviderToken(models.Model):
     def _lookup(self, token):
         """``(token_id, user_id, last_used)`` of a valid access token; raises ``InvalidToken``.
 
-        One indexed query checks revocation and that the user is still active.
+        One indexed query checks revocation, the signing key's fingerprint and
+        that the user is still active.
         """
         claims = self._decode(token, 'access')
         compat.flush(self.env)
@@ -205,7 +273,8 @@ class JwtProviderToken(models.Model):
             SELECT t.id, t.user_id, t.last_used
               FROM jwt_provider_token t JOIN res_users u ON u.id = t.user_id
              WHERE t.jti_hash = %s AND t.token_type = 'access' AND t.revoked IS NOT TRUE AND u.active
-        """, [_digest(claims['jti'])])
+               AND t.key_fp = %s
+        """, [_digest(claims['jti']), self.env['jwt_provider.key']._fingerprint()])
         row = cr.fetchone()
         if not row or str(row[1]) != claims['sub']:
             raise InvalidToken('unknown, revoked or inactive')
@@ -231,23 +300,26 @@ class JwtProviderToken(models.Model):
         """Spend ``refresh_token`` for a new pair (rotation with reuse detection).
 
         A client that retries within the grace window (its answer was lost, or
-        it refreshed from two tabs) gets the same new pair back. Presenting a
-        spent refresh token later revokes its whole family: either the client
-        or an attacker holds a stolen copy.
+        it refreshed from two tabs) gets the same new pair back: the spent row
+        keeps it sealed with a key derived from the spent token's ``jti``
+        (``_seal_pair``), until the window ends. Presenting a spent refresh
+        token later revokes its whole family: either the client or an
+        attacker holds a stolen copy.
         """
         claims = self._decode(refresh_token, 'refresh')
         compat.flush(self.env)
         query = """
-            SELECT t.id, t.user_id, t.revoked, t.revoked_reason, t.family, t.revoked_at
+            SELECT t.id, t.user_id, t.revoked, t.revoked_reason, t.family, t.revoked_at, t.grace_pair
               FROM jwt_provider_token t JOIN res_users u ON u.id = t.user_id
-             WHERE t.jti_hash = %s AND t.token_type = 'refresh' AND u.active
+             WHERE t.jti_hash = %s AND t.token_type = 'refresh' AND u.active AND t.key_fp = %s
         """
+        params = [_digest(claims['jti']), self.env['jwt_provider.key']._fingerprint()]
         cr = self.env.cr
-        cr.execute(query, [_digest(claims['jti'])])
+        cr.execute(query, params)
         row = cr.fetchone()
         if not row or str(row[1]) != claims['sub']:
             raise InvalidToken('unknown refresh token')
-        token_id, uid, revoked, reason, family, spent_at = row
+        token_id, uid, revoked, reason, family, spent_at, sealed = row
         user = self.env['res.users'].sudo().browse(uid)
         now = _utcnow()
         if not revoked:
@@ -256,11 +328,15 @@ class JwtProviderToken(models.Model):
                  WHERE id = %s AND revoked IS NOT TRUE RETURNING id
             """, [now, token_id])
             if spent:
-                return user, self._issue_pair(user, family, claims['jti'], now)
+                pair = self._issue_pair(user, family, now)
+                compat.flush(self.env)
+                cr.execute('UPDATE jwt_provider_token SET grace_pair = %s WHERE id = %s',
+                           [_seal_pair(claims['jti'], pair), token_id])
+                return user, pair
             # A concurrent refresh with the same token spent it first: read what it committed.
             with self.pool.cursor() as fresh:
-                fresh.execute(query, [_digest(claims['jti'])])
-                _id, _uid, revoked, reason, family, spent_at = fresh.fetchone()
+                fresh.execute(query, params)
+                _id, _uid, revoked, reason, family, spent_at, sealed = fresh.fetchone()
         if reason == 'spent':
             spent_at = compat.to_datetime(spent_at)
             grace = self.env['jwt_provider.key']._param('refresh_grace')
@@ -268,9 +344,13 @@ class JwtProviderToken(models.Model):
                 # A retry gets the pair it lost, while its login lives: not after a logout.
                 if not self._family_alive(family):
                     raise InvalidToken('refresh token of a revoked login')
-                return user, self._issue_pair(user, family, claims['jti'], spent_at, create=False)
+                pair = _open_pair(claims['jti'], sealed) if sealed else None
+                if pair is None:
+                    raise InvalidToken('spent refresh token without its pair')
+                return user, pair
             _logger.warning('Refresh token reuse for user %s: revoking its token family', uid)
             self._revoke_domain([('family', '=', family)], 'reuse')
+            cr.execute('UPDATE jwt_provider_token SET grace_pair = NULL WHERE id = %s', [token_id])
         raise InvalidToken('refresh token already used or revoked')
 
     @api.model
@@ -286,7 +366,8 @@ class JwtProviderToken(models.Model):
         """The user of a valid, unused two-factor ticket; raises ``InvalidToken``."""
         claims = self._decode(ticket, 'mfa')
         token = self.sudo().search([('jti_hash', '=', _digest(claims['jti'])), ('token_type', '=', 'mfa'),
-                                    ('revoked', '=', False)], limit=1)
+                                    ('revoked', '=', False),
+                                    ('key_fp', '=', self.env['jwt_provider.key']._fingerprint())], limit=1)
         if not token or str(token.user_id.id) != claims['sub'] or not token.user_id.active:
             raise InvalidToken('unknown or used ticket')
         return token.user_id
@@ -305,7 +386,8 @@ class JwtProviderToken(models.Model):
     def _logout(self, token, everywhere=False):
         """Revoke the login ``token`` belongs to (access and refresh), or all of its user's."""
         claims = self._decode(token, 'access')
-        token_row = self.sudo().search([('jti_hash', '=', _digest(claims['jti']))], limit=1)
+        token_row = self.sudo().search([('jti_hash', '=', _digest(claims['jti'])),
+                                        ('key_fp', '=', self.env['jwt_provider.key']._fingerprint())], limit=1)
         if not token_row:
             raise InvalidToken('unknown token')
         if everywhere:
@@ -369,26 +451,64 @@ class JwtProviderToken(models.Model):
         return True
 
     @api.model
-    def _gc_expired(self):
+    def _gc_expired(self, batch_size=BATCH_SIZE, time_budget=None, commit=True):
         """Cron: removes the rows nothing needs any more, then the sessions left without tokens.
 
         Expired tokens are refused by the signature check. Revoked tokens go
         ``REVOKED_KEPT`` after their login ended (no token of the family alive),
         so the user form shows a revoked session for a day. The spent refresh
         tokens of a live login stay until they expire: presenting one again must
-        still revoke its family (reuse detection).
+        still revoke its family (reuse detection); the pair each one sealed for
+        retries is dropped once the grace window is over.
+
+        In batches of ``batch_size`` rows, each committed (``commit``: the cron's
+        cursor), skipping rows that other transactions hold; stops when
+        ``time_budget`` seconds (default: two fifths of the cron's time limit) are spent
+        and asks for another run. Returns what it removed and whether it finished.
         """
+        budget = time_budget if isinstance(time_budget, Budget) else Budget(time_budget)
+        cr = self.env.cr
         now = _utcnow()
-        self.sudo().search([('expires_at', '<', compat.datetime_value(now))]).unlink()
         cutoff = now - REVOKED_KEPT
+        grace_end = now - datetime.timedelta(seconds=self.env['jwt_provider.key']._param('refresh_grace'))
         compat.flush(self.env)
-        self.env.cr.execute("""
-            SELECT t.id FROM jwt_provider_token t
-             WHERE t.revoked AND t.revoked_at < %(cutoff)s
-               AND NOT EXISTS (SELECT 1 FROM jwt_provider_token o
-                                WHERE o.family = t.family AND o.id != t.id
-                                  AND ((o.revoked IS NOT TRUE AND o.expires_at >= %(now)s)
-                                       OR o.revoked_at >= %(cutoff)s))
-        """, {'now': now, 'cutoff': cutoff})
-        self.sudo().browse([row[0] for row in self.env.cr.fetchall()]).unlink()
-        self.env['jwt_provider.session']._gc()
+        result = {'tokens': 0, 'ended': 0, 'pairs': 0, 'sessions': 0}
+        steps = (
+            ('tokens', """
+                WITH doomed AS (SELECT id FROM jwt_provider_token
+                                 WHERE id > %(after)s AND expires_at < %(now)s
+                                 ORDER BY id LIMIT %(limit)s FOR UPDATE SKIP LOCKED)
+                DELETE FROM jwt_provider_token t USING doomed WHERE t.id = doomed.id RETURNING t.id
+            """),
+            ('ended', """
+                WITH doomed AS (
+                    SELECT t.id FROM jwt_provider_token t
+                     WHERE t.id > %(after)s AND t.revoked AND t.revoked_at < %(cutoff)s
+                       AND NOT EXISTS (SELECT 1 FROM jwt_provider_token o
+                                        WHERE o.family = t.family AND o.id != t.id
+                                          AND ((o.revoked IS NOT TRUE AND o.expires_at >= %(now)s)
+                                               OR o.revoked_at >= %(cutoff)s))
+                     ORDER BY t.id LIMIT %(limit)s FOR UPDATE OF t SKIP LOCKED)
+                DELETE FROM jwt_provider_token t USING doomed WHERE t.id = doomed.id RETURNING t.id
+            """),
+            ('pairs', """
+                WITH sealed AS (SELECT id FROM jwt_provider_token
+                                 WHERE id > %(after)s AND grace_pair IS NOT NULL AND revoked_at < %(grace_end)s
+                                 ORDER BY id LIMIT %(limit)s FOR UPDATE SKIP LOCKED)
+                UPDATE jwt_provider_token t SET grace_pair = NULL FROM sealed WHERE t.id = sealed.id RETURNING t.id
+            """),
+        )
+        params = {'now': now, 'cutoff': cutoff, 'grace_end': grace_end}
+        finished = True
+        for name, query in steps:
+            result[name], finished = run_in_batches(cr, query, params, batch_size, budget, commit)
+            if not finished:
+                break
+        if finished:
+            result['sessions'], finished = self.env['jwt_provider.session']._gc(batch_size, budget, commit)
+        compat.invalidate(self.env)
+        result['finished'] = finished
+        _logger.info('Token clean-up: %s', result)
+        if not finished:
+            compat.cron_run_again(self.env, 'jwt_provider.ir_cron_gc_tokens')
+        return result

@@ -30,6 +30,10 @@ class ResUsers(models.Model):
 
     jwt_token_ids = fields.One2many('jwt_provider.token', 'user_id', string='API tokens',
                                     groups='base.group_system')
+    # The time step of the last TOTP code an API login accepted: a code opens one
+    # login only (19.0's auth_totp keeps its own totp_last_counter).
+    jwt_totp_last_counter = fields.Integer(string='Last API two-factor time step', copy=False, readonly=True,
+                                           groups='base.group_system')
 
     # -- login ---------------------------------------------------------------
     @api.model
@@ -158,6 +162,7 @@ class ResUsers(models.Model):
                 if not isinstance(code, str) or not TOTP_CODE_RE.match(code.strip()):
                     raise AccessDenied()
                 compat.check_totp(user, code.strip())
+                self._jwt_spend_totp_code(user, code.strip())
             except AccessDenied:
                 _logger.info('API two-factor code refused from %s', address)
                 raise IncorrectCode()
@@ -171,16 +176,38 @@ class ResUsers(models.Model):
         return user
 
     @api.model
+    def _jwt_spend_totp_code(self, user, code):
+        """Refuse (``AccessDenied``) a right code whose time step was already used,
+        and record this one: a code seen once cannot open a second login within its
+        30 s window. One atomic statement, so two requests racing with one code
+        conflict and the second is retried and refused."""
+        if compat.totp_counts_reuse(user):
+            return  # Odoo's own check refused a reused code already
+        counter = compat.totp_counter(user, code)
+        if counter is None:  # accepted at the edge of the window, refused now
+            raise AccessDenied()
+        self.env.cr.execute("""
+            UPDATE res_users SET jwt_totp_last_counter = %(counter)s
+             WHERE id = %(uid)s AND (jwt_totp_last_counter IS NULL OR jwt_totp_last_counter < %(counter)s)
+            RETURNING id
+        """, {'counter': counter, 'uid': user.id})
+        if not self.env.cr.fetchall():
+            _logger.warning('API two-factor code reused for user %s', user.id)
+            raise AccessDenied()
+        compat.invalidate(self.env)
+
+    @api.model
     def _jwt_authenticate_password(self, email, password):
         """The active user that ``email``/``password`` identify; ``AccessDenied`` otherwise.
 
-        Unknown emails and archived users still pay for one hash verification
-        of the same cost, so the answer's timing does not tell which accounts exist.
+        Unknown emails, archived users and accounts without a password still
+        pay for one hash verification of the same cost, so the answer's timing
+        does not tell which accounts exist.
         """
         user = self._jwt_find_login(email)
         if not isinstance(password, str) or '\x00' in password or len(password) > MAX_PASSWORD_LENGTH:
             password = ''
-        if not user or not user.active or not password:
+        if not user or not user.active or not password or not compat.has_password(user):
             self._jwt_dummy_password_check(password)
             raise AccessDenied()
         compat.check_password(user, password)
@@ -292,8 +319,12 @@ class ResUsers(models.Model):
         Token = self.env['jwt_provider.token']
         if 'password' in vals:
             Token._revoke_users(self, 'password')
-        if 'totp_secret' in vals:  # two-factor authentication turned on or off
+        if 'totp_secret' in vals and self.ids:  # two-factor authentication turned on or off
             Token._revoke_users(self, 'second_factor')
+            compat.flush(self.env)  # a new secret starts its own count
+            self.env.cr.execute('UPDATE res_users SET jwt_totp_last_counter = NULL WHERE id IN %s',
+                                [tuple(self.ids)])
+            compat.invalidate(self.env)
         if 'active' in vals and not vals['active']:  # RPC clients send 0 as often as False
             Token._revoke_users(self, 'archived')
         return res

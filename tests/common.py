@@ -77,6 +77,7 @@ class JwtCase(TransactionCase):
             self.Token.create({
                 'user_id': self.user.id, 'jti_hash': _digest(claims['jti']),
                 'token_type': claims.get('typ') if claims.get('typ') in ('access', 'refresh') else 'access',
+                'key_fp': self.Key._fingerprint(),  # the key in effect: only the claim under test fails
                 'issued_at': '2000-01-01 00:00:00', 'expires_at': '2100-01-01 00:00:00',
             })
         return token if isinstance(token, str) else token.decode()

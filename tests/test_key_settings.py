@@ -70,6 +70,47 @@ class TestKeySettings(JwtCase):
             del os.environ['ODOO_JWT_KEY']
             del os.environ['ODOO_JWT_ALGORITHM']
 
+    def test_a_key_that_comes_back_does_not_revive_its_tokens(self):
+        """Removing ODOO_JWT_KEY falls back to the database key; putting it back
+        must not make the tokens it signed valid again."""
+        os.environ['ODOO_JWT_KEY'] = 'e' * 64
+        try:
+            token = self.Token._issue(self.user, 'access')
+            self.assertValid(token)
+            del os.environ['ODOO_JWT_KEY']
+            self.assertInvalid(token)
+            self.assertValid(self.Token._issue(self.user, 'access'))  # a login with the database key
+            os.environ['ODOO_JWT_KEY'] = 'e' * 64
+            self.assertInvalid(token)
+            self.assertEqual(self.Token.search([('user_id', '=', self.user.id)], order='id', limit=1)
+                             .revoked_reason, 'key_rotated')
+        finally:
+            os.environ.pop('ODOO_JWT_KEY', None)
+
+    def test_a_key_change_noticed_at_start_up_is_for_good(self):
+        """The key changed while the server was down and nothing was issued with
+        the other one: the start-up check revokes its tokens all the same."""
+        token = self.Token._issue(self.user, 'access')
+        os.environ['ODOO_JWT_KEY'] = 'e' * 64
+        try:
+            self.Token._register_hook()  # a server started with the environment key
+        finally:
+            del os.environ['ODOO_JWT_KEY']
+        self.Token._register_hook()  # and restarted without it
+        self.assertInvalid(token)
+
+    def test_a_row_of_another_key_is_refused(self):
+        """A genuine signature is not enough: the row must say the current key signed it."""
+        token = self.Token._issue(self.user, 'access')
+        self.assertValid(token)
+        compat.flush(self.env)
+        self.env.cr.execute("UPDATE jwt_provider_token SET key_fp = '0123456789abcdef' WHERE user_id = %s",
+                            [self.user.id])
+        compat.invalidate(self.env)
+        self.assertInvalid(token)
+        self.env.cr.execute("SELECT key_fp FROM jwt_provider_token")
+        self.assertTrue(all(len(fp or '') <= 16 for fp, in self.env.cr.fetchall()))
+
     def test_settings_page_never_shows_the_secret(self):
         settings = self.env['res.config.settings'].create({})
         values = repr(settings.read()[0])

@@ -115,6 +115,38 @@ class TestLoginRules(JwtCase):
                 del Context.verify
         self.assertTrue(set(verified) & {hashed for _context, hashed in _DUMMY_HASHES.values()}, verified)
 
+    def _hashes_verified(self, email, password):
+        """The schemes of the hashes a refused login verified, in order. A spy on
+        passlib's two entry points (our dummy check's and Odoo's), which calls
+        through: the real hashes are checked."""
+        from passlib.context import CryptContext
+        seen = []
+        originals = {name: getattr(CryptContext, name) for name in ('verify', 'verify_and_update')}
+
+        def spy(method):
+            def call(context, secret, hashed, *args, **kwargs):
+                seen.append(context.identify(hashed) if hashed else None)
+                return method(context, secret, hashed, *args, **kwargs)
+            return call
+        try:
+            for name, method in originals.items():
+                setattr(CryptContext, name, spy(method))
+            with self.assertRaises(AccessDenied):
+                self.env['res.users']._jwt_authenticate_password(email, password)
+        finally:
+            for name, method in originals.items():
+                setattr(CryptContext, name, method)
+        return seen
+
+    def test_an_account_without_password_pays_for_a_hash_like_an_unknown_one(self):
+        """Refusing an account that has no password (created by an
+        administrator, invited, signed up through OAuth) verifies the same hash
+        as refusing an unknown email: the timing does not reveal the account."""
+        self.env['res.users'].create({'name': 'No Password', 'login': 'nopass@example.com'})
+        unknown = self._hashes_verified('nobody@example.com', 'a guess')
+        self.assertTrue(unknown)
+        self.assertEqual(self._hashes_verified('nopass@example.com', 'a guess'), unknown)
+
     def test_unicode_case_is_one_login(self):
         """PostgreSQL's lower() folds ASCII only under the C locale: É/é and the
         Kelvin sign/k must still be one login, for sign-up and login alike."""

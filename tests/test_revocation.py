@@ -1,5 +1,10 @@
 """What ends a token: logout, refresh rotation, user changes, key rotation."""
+from .. import compat
 from .common import JwtCase, post_install
+
+
+class _RollBack(Exception):
+    pass
 
 
 @post_install
@@ -31,6 +36,38 @@ class TestRevocation(JwtCase):
         self.assertValid(new['token'])
         _user, newer = self.Token._refresh(new['refresh_token'])
         self.assertValid(newer['token'])
+
+    def test_refreshed_tokens_are_not_derived_from_the_spent_one(self):
+        """The signing key and an old refresh token must not tell the tokens its
+        refresh issued: refreshing it twice from the same state (the first
+        refresh rolled back) gives unrelated identifiers."""
+        import jwt
+        jtis = []
+        for _attempt in range(2):
+            try:
+                with self.env.cr.savepoint():
+                    _user, new = self.Token._refresh(self.pair['refresh_token'])
+                    jtis.append([jwt.decode(new[name], options={'verify_signature': False})['jti']
+                                 for name in ('token', 'refresh_token')])
+                    raise _RollBack()
+            except _RollBack:
+                compat.invalidate(self.env)
+        self.assertNotEqual(jtis[0][0], jtis[1][0])
+        self.assertNotEqual(jtis[0][1], jtis[1][1])
+
+    def test_the_pair_kept_for_retries_is_sealed(self):
+        """The pair a retry gets back is in the spent row, but nothing of it in clear."""
+        import jwt
+        _user, new = self.Token._refresh(self.pair['refresh_token'])
+        compat.flush(self.env)
+        self.env.cr.execute("SELECT * FROM jwt_provider_token WHERE user_id = %s", [self.user.id])
+        dump = repr(self.env.cr.fetchall())
+        for token in (new['token'], new['refresh_token'], self.pair['refresh_token']):
+            self.assertNotIn(token, dump)
+            self.assertNotIn(jwt.decode(token, options={'verify_signature': False})['jti'], dump)
+        self.env.cr.execute("SELECT count(*) FROM jwt_provider_token WHERE grace_pair IS NOT NULL"
+                            " AND user_id = %s", [self.user.id])
+        self.assertEqual(self.env.cr.fetchone()[0], 1)
 
     def test_refresh_rotates_and_detects_reuse(self):
         from ..exceptions import InvalidToken

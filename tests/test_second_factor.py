@@ -89,6 +89,17 @@ class TestSecondFactor(TotpMixin, JwtCase):
         with self.assertRaises(InvalidToken):  # single use
             self.Users._jwt_login_totp(ticket, totp_code(secret), '10.9.9.9')
 
+    def test_a_code_opens_one_login_only(self):
+        """A right code accepted once is refused with a second ticket inside its
+        30 s window (someone who saw it over the user's shoulder, or replays it)."""
+        self.require_model_level_check()
+        secret = self.enable_totp(self.user)
+        self.ICP.set_param('jwt_provider.login_max_failures', '100')
+        code = totp_code(secret)
+        self.assertEqual(self.Users._jwt_login_totp(self.login(), code, '10.9.9.9'), self.user)
+        with self.assertRaises(IncorrectCode):
+            self.Users._jwt_login_totp(self.login(), code, '10.9.9.9')
+
     def test_wrong_codes_are_throttled_like_passwords(self):
         from ..exceptions import LoginThrottled
         self.require_model_level_check()
@@ -154,15 +165,21 @@ class TestSecondFactorHttp(TotpMixin, common.HttpCase):
         wrong = '000000' if totp_code(secret) != '000000' else '111111'
         answer = self.opener.post(base + '/api/login/totp', data={'ticket': ticket, 'code': wrong}, timeout=30)
         self.assertEqual(answer.status_code, 400, answer.text)
-        answer = self.opener.post(base + '/api/login/totp', json={'ticket': ticket, 'code': totp_code(secret)},
-                                  timeout=30)
+        code = totp_code(secret)
+        answer = self.opener.post(base + '/api/login/totp', json={'ticket': ticket, 'code': code}, timeout=30)
         self.assertEqual(answer.status_code, 200, answer.text)
         token = answer.json()['data']['token']
         me = self.opener.get(base + '/api/me', headers={'Authorization': 'Bearer ' + token}, timeout=30)
         self.assertEqual(me.json()['data']['id'], user.id)
-        again = self.opener.post(base + '/api/login/totp', data={'ticket': ticket, 'code': totp_code(secret)},
+        again = self.opener.post(base + '/api/login/totp', data={'ticket': ticket, 'code': code},
                                  timeout=30)
         self.assertEqual(again.status_code, 498, again.text)
+        # The same code with a new ticket: refused, it was used (19.0's own counter, ours before).
+        ticket = self.opener.post(base + '/api/login', data={'email': 'tfa@example.com',
+                                                             'password': 'correct horse battery'},
+                                  timeout=30).json()['data']['ticket']
+        answer = self.opener.post(base + '/api/login/totp', data={'ticket': ticket, 'code': code}, timeout=30)
+        self.assertEqual(answer.status_code, 400, answer.text)
 
     def test_wrong_codes_are_throttled_over_http(self):
         """Wrong codes count like wrong passwords, over HTTP too: a few 400s,

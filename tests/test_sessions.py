@@ -1,7 +1,11 @@
 """Login sessions: one per login, revoked as a whole, cleaned up, counted as connections."""
+import contextlib
 import datetime
+import secrets
 
+from odoo import SUPERUSER_ID, api
 from odoo.exceptions import AccessError
+from odoo.sql_db import db_connect
 
 from .. import compat
 from ..exceptions import InvalidToken
@@ -146,8 +150,11 @@ class TestSessions(JwtCase):
                  now - datetime.timedelta(days=2), family['live'])
         self.age("UPDATE jwt_provider_token SET expires_at = %s WHERE family = %s",
                  now - datetime.timedelta(seconds=1), family['expired'])
-        self.Token._gc_expired()
+        self.Token._gc_expired(commit=False)
         compat.invalidate(self.env)
+        self.env.cr.execute("SELECT count(*) FROM jwt_provider_token WHERE family = %s AND grace_pair IS NOT NULL",
+                            [family['live']])
+        self.assertEqual(self.env.cr.fetchone()[0], 0, 'the pair sealed for retries outlived the grace window')
         left = set(self.Token.search([('user_id', '=', self.user.id)]).mapped('family'))
         self.assertEqual(left, {family['ended_recently'], family['live']})
         self.assertEqual(set(self.sessions().mapped('family')), {family['ended_recently'], family['live']})
@@ -178,3 +185,87 @@ class TestSessions(JwtCase):
         for technical in ('jti_hash', 'family'):
             self.assertNotIn(technical, arch)
             self.assertNotIn(technical, form)
+
+
+@contextlib.contextmanager
+def _committed_env(dbname):
+    """An environment on a connection of its own, whose commits are real (the
+    clean-up commits each batch), and 11.0's environment bookkeeping."""
+    cr = db_connect(dbname).cursor()
+    manage = getattr(api.Environment, 'manage', None)
+    try:
+        with (manage() if manage else contextlib.ExitStack()):
+            yield api.Environment(cr, SUPERUSER_ID, {})
+    finally:
+        cr.rollback()
+        cr.close()
+
+
+@post_install
+class TestCleanUpBatches(JwtCase):
+    """The cron's clean-up on committed rows, as in production: other
+    connections see each batch's commit, and rows a login holds are skipped."""
+
+    def setUp(self):
+        super(TestCleanUpBatches, self).setUp()
+        self.tag = 'gc-test-' + secrets.token_hex(6)
+        self.writer = db_connect(self.env.cr.dbname).cursor()
+        self.addCleanup(self._drop_rows)
+
+    def _drop_rows(self):
+        self.writer.rollback()
+        self.writer.execute("DELETE FROM jwt_provider_token WHERE family = %s", [self.tag])
+        self.writer.execute("DELETE FROM jwt_provider_session WHERE family = %s", [self.tag])
+        self.writer.commit()
+        self.writer.close()
+
+    def insert_expired(self, count):
+        past = datetime.datetime.utcnow() - datetime.timedelta(days=1)
+        self.writer.execute("INSERT INTO jwt_provider_session (user_id, family, issued_at) VALUES (%s, %s, %s)",
+                            [SUPERUSER_ID, self.tag, past])
+        for _i in range(count):
+            self.writer.execute("""
+                INSERT INTO jwt_provider_token (user_id, jti_hash, token_type, family, issued_at, expires_at)
+                VALUES (%s, %s, 'access', %s, %s, %s)
+            """, [SUPERUSER_ID, secrets.token_hex(32), self.tag, past, past])
+        self.writer.commit()
+
+    def left(self):
+        self.writer.rollback()  # a new snapshot: what the clean-up committed
+        self.writer.execute("SELECT id FROM jwt_provider_token WHERE family = %s ORDER BY id", [self.tag])
+        tokens = [row[0] for row in self.writer.fetchall()]
+        self.writer.execute("SELECT count(*) FROM jwt_provider_session WHERE family = %s", [self.tag])
+        return tokens, self.writer.fetchone()[0]
+
+    def test_each_batch_is_committed_and_the_next_run_continues(self):
+        self.insert_expired(5)
+        with _committed_env(self.env.cr.dbname) as env:
+            result = env['jwt_provider.token']._gc_expired(batch_size=2, time_budget=0)
+            env.cr.rollback()  # what was not committed batch by batch is lost here
+        self.assertFalse(result['finished'])
+        tokens, sessions = self.left()
+        self.assertEqual(len(tokens), 3)  # one batch of two, committed; then the budget was spent
+        with _committed_env(self.env.cr.dbname) as env:
+            result = env['jwt_provider.token']._gc_expired(batch_size=2)
+        self.assertTrue(result['finished'])
+        self.assertEqual(self.left(), ([], 0))
+
+    def test_rows_other_transactions_hold_are_skipped(self):
+        """A login holding some rows neither makes the clean-up wait nor fail:
+        those rows are left for the next run, the others removed."""
+        self.insert_expired(7)
+        tokens, _sessions = self.left()
+        holder = db_connect(self.env.cr.dbname).cursor()
+        try:
+            holder.execute("SELECT id FROM jwt_provider_token WHERE id IN %s FOR UPDATE", [tuple(tokens[1:3])])
+            with _committed_env(self.env.cr.dbname) as env:
+                # A clean-up that waited for the holder would fail here instead of hanging
+                # (committed: a rolled-back SET is undone).
+                env.cr.execute("SET lock_timeout = '5s'")
+                env.cr.commit()
+                result = env['jwt_provider.token']._gc_expired(batch_size=2)
+        finally:
+            holder.rollback()
+            holder.close()
+        self.assertTrue(result['finished'])
+        self.assertEqual(self.left(), (tokens[1:3], 1))  # the session keeps its two tokens
