@@ -243,6 +243,35 @@ def _anyone_revokes():
     return swap(JwtProviderToken, '_jwt_check_admin', lambda self: None)
 
 
+@guard('key-change-for-good', 'A token signed by a key no longer in effect stays refused if that key comes back',
+       ['test_key_settings.TestKeySettings.test_a_key_that_comes_back_does_not_revive_its_tokens'])
+def _key_change_revokes_nothing():
+    original = vars(JwtProviderToken)['_revoke_where']
+    return swap(JwtProviderToken, '_revoke_where', lambda self, condition, params, reason:
+                None if reason == 'key_rotated' else original(self, condition, params, reason))
+
+
+# -- clean-up ---------------------------------------------------------------------------
+def _batches_changed(change):
+    from odoo.addons.jwt_provider.models import batches
+    original = batches.run_in_batches
+    return swap_everywhere(original, lambda cr, query, params, batch_size, budget, commit:
+                           original(cr, *change(query, params, batch_size, budget, commit)))
+
+
+@guard('clean-up-skips-held-rows', 'The clean-up skips rows other transactions hold (FOR UPDATE SKIP LOCKED)',
+       ['test_sessions.TestCleanUpBatches.test_rows_other_transactions_hold_are_skipped'])
+def _clean_up_waits_for_locks():
+    return _batches_changed(lambda query, *rest: (query.replace('SKIP LOCKED', ''),) + rest)
+
+
+@guard('clean-up-commits-batches', 'The clean-up commits each batch: a run cut short keeps what it removed',
+       ['test_sessions.TestCleanUpBatches.test_each_batch_is_committed_and_the_next_run_continues'])
+def _clean_up_in_one_transaction():
+    return _batches_changed(lambda query, params, batch_size, budget, commit:
+                            (query, params, batch_size, budget, False))
+
+
 # -- keys ---------------------------------------------------------------------------
 @guard('short-keys', 'Empty or short keys are refused; no token is signed with one',
        ['test_key_settings.TestKeySettings.test_short_keys_refused'])
@@ -321,6 +350,20 @@ def _code_step_gives_back_one():
        ['test_second_factor.TestSecondFactor.test_password_alone_gets_a_ticket_not_a_token'], since=14)
 def _second_factor_ignored():
     return swap(compat, 'second_factor', lambda user: None)
+
+
+@guard('password-less-hash', 'An account without a password pays for a hash like an unknown email '
+       '(11.0 stores a hash of the empty password for it: nothing of ours to switch)',
+       ['test_login_rules.TestLoginRules.test_an_account_without_password_pays_for_a_hash_like_an_unknown_one'],
+       since=12)
+def _password_less_accounts_are_free():
+    return swap(compat, 'has_password', lambda user: True)
+
+
+@guard('totp-single-use', 'A TOTP code opens one login only (Odoo 19.0 checks it itself)',
+       ['test_second_factor.TestSecondFactor.test_a_code_opens_one_login_only'], since=14, until=18)
+def _totp_codes_reusable():
+    return swap(ResUsers, '_jwt_spend_totp_code', lambda self, user, code: None)
 
 
 # -- HTTP -----------------------------------------------------------------------------
