@@ -145,6 +145,8 @@ def prove(only=()):
         if row.get('verdict') != 'n/a':
             row['verdict'] = 'proven' if row['tests'] and all(
                 t['off'] == 'failed' and t['on'] == 'passed' for t in row['tests']) else 'NOT PROVEN'
+    with open(report, 'w') as f:  # now with the black-box half
+        json.dump(rows, f, indent=1)
     print(markdown(rows))
     proven = sum(row['verdict'] == 'proven' for row in rows)
     unproven = sum(row['verdict'] == 'NOT PROVEN' for row in rows)
