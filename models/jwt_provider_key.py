@@ -41,6 +41,9 @@ ENV_ALGORITHM = 'ODOO_JWT_ALGORITHM'
 # Parsed PEM keys by fingerprint: parsing an RSA key costs milliseconds and the
 # verification key is needed on every request.
 _PEM_CACHE = {}
+# Fingerprints by (algorithm, key as stored): every token check compares one,
+# so it is derived once per key, not serialised and hashed on each request.
+_FINGERPRINTS = {}
 
 
 class JwtProviderKey(models.AbstractModel):
@@ -107,14 +110,21 @@ class JwtProviderKey(models.AbstractModel):
         for RS256/ES256). Stored on every token row, so a token is refused once
         another key is in effect, even if its own key comes back; the key can
         not be recovered from it."""
-        algorithm, _sign, verifying = self._signing_keys()
-        if algorithm in ASYMMETRIC:
-            from cryptography.hazmat.primitives import serialization
-            material = verifying.public_bytes(serialization.Encoding.DER,
-                                              serialization.PublicFormat.SubjectPublicKeyInfo)
-        else:
-            material = verifying.encode('utf-8')
-        return hashlib.sha256(b'jwt_provider.key:' + algorithm.encode('ascii') + b':' + material).hexdigest()[:16]
+        algorithm = self._algorithm()
+        raw = self._raw_key(algorithm)
+        fingerprint = _FINGERPRINTS.get((algorithm, raw))
+        if fingerprint is None:
+            algorithm, _sign, verifying = self._signing_keys()  # refuses an unusable key first
+            if algorithm in ASYMMETRIC:
+                from cryptography.hazmat.primitives import serialization
+                material = verifying.public_bytes(serialization.Encoding.DER,
+                                                  serialization.PublicFormat.SubjectPublicKeyInfo)
+            else:
+                material = verifying.encode('utf-8')
+            fingerprint = hashlib.sha256(
+                b'jwt_provider.key:' + algorithm.encode('ascii') + b':' + material).hexdigest()[:16]
+            _FINGERPRINTS[(algorithm, raw)] = fingerprint
+        return fingerprint
 
     @api.model
     def _check_hmac_key(self, algorithm, key):
