@@ -515,13 +515,34 @@ setup_addons() {
     ln -sfn "$ROOT/tests/addons/rest_neighbour" "$ADDONS_LINKS/rest_neighbour"  # tests only
     ln -sfn "$ROOT/tests/addons/jwt_provider_prove" "$ADDONS_LINKS/jwt_provider_prove"  # make prove only
     ADDONS_PATH="$ADDONS_LINKS"
-    if [ "$SOURCE" != wheels ]; then
-        # A git checkout has addons/ and odoo/addons/; a release archive only the latter.
-        local d
-        for d in "$ODOO_SRC/odoo/addons" "$ODOO_SRC/addons"; do
-            if [ -d "$d" ]; then ADDONS_PATH="$d,$ADDONS_PATH"; fi
-        done
-    fi
+    local odoo_dirs; odoo_dirs=$(odoo_addons_dirs)
+    if [ -n "$odoo_dirs" ]; then ADDONS_PATH="$odoo_dirs,$ADDONS_PATH"; fi
+}
+
+holds_module() {  # holds_module DIR: a module in it, as Odoo's --addons-path check sees one
+    local m
+    for m in "$1"/*/; do
+        [ -f "$m/__init__.py" ] && { [ -f "$m/__manifest__.py" ] || [ -f "$m/__openerp__.py" ]; } && return 0
+    done
+    return 1
+}
+
+# The tree's folders of modules, comma-separated: a git checkout has addons/ and
+# odoo/addons/, a release archive only the latter, and a tree laid out otherwise
+# may keep an addons/ with no module in it (only a .gitignore, say), which Odoo
+# refuses as an addons path: such a folder is left out.
+odoo_addons_dirs() {
+    [ "$SOURCE" != wheels ] || return 0
+    local d dirs=
+    for d in "$ODOO_SRC/odoo/addons" "$ODOO_SRC/addons"; do
+        [ -d "$d" ] || continue
+        if holds_module "$d"; then
+            dirs="$d${dirs:+,$dirs}"
+        else
+            say "note: $d holds no module: left out of the addons path"
+        fi
+    done
+    echo "$dirs"
 }
 
 odoo_options() {  # options that differ between series
@@ -844,7 +865,8 @@ MSG
         "$PY" "$ROOT/dev/prove.py" "$@" || rc=$?
         exit "$rc"
         ;;
+    addons-path) odoo_addons_dirs ;;  # the tree's part of the addons path (tests/blackbox/test_tree_layout.py)
     stop) stop_pg ;;
     clean) clean ;;
-    *) die "usage: dev/harness.sh run|test|test-all|prove|bench|fuzz|setup|stop|clean [ARGS...]" ;;
+    *) die "usage: dev/harness.sh run|test|test-all|prove|bench|fuzz|dist|test-wheel|setup|addons-path|stop|clean [ARGS...]" ;;
 esac

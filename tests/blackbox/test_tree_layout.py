@@ -1,0 +1,78 @@
+"""A user's Odoo tree works however its folders are laid out (issue #18).
+
+Some trees keep every module in ``odoo/addons/`` and an ``addons/`` folder
+with no module in it (only a ``.gitignore``): Odoo refuses such a folder as an
+addons path (19.0 skips it with a warning), so the harness must leave it out.
+The test lays out such a tree from the series' own (symlinks in a temporary
+folder: nothing of Odoo is copied), asks the harness for the tree's part of the
+addons path, and has Odoo's own option check accept it.
+"""
+import os
+import subprocess
+
+import pytest
+
+ROOT = os.environ.get('HARNESS_ROOT', '')
+TREE = os.environ.get('HARNESS_ODOO_SRC', '')
+PY = os.environ.get('HARNESS_PY', '')
+
+pytestmark = pytest.mark.skipif(not (ROOT and TREE and PY),
+                                reason='needs an Odoo source tree (11.0 runs from the wheels) and dev/run_tests.py')
+
+CHECK = ('import sys\n'
+         'from odoo.tools import config\n'
+         'config.parse_config(["--addons-path=" + sys.argv[1]])\n'
+         'paths = config["addons_path"]\n'  # 19.0: a list
+         'print(paths if isinstance(paths, str) else ",".join(paths))\n')
+
+
+def link_all(source, target, skip=()):
+    for name in os.listdir(source):
+        if name not in skip:
+            os.symlink(os.path.join(source, name), os.path.join(target, name))
+
+
+@pytest.fixture
+def empty_addons_tree(tmp_path):
+    """The series' tree with all its modules in odoo/addons/ and an empty addons/."""
+    tree = tmp_path / 'odoo-tree'
+    tree.mkdir()
+    link_all(TREE, str(tree), skip=('odoo', 'addons'))
+    (tree / 'addons').mkdir()
+    (tree / 'addons' / '.gitignore').write_text('*\n')
+    (tree / 'odoo').mkdir()
+    link_all(os.path.join(TREE, 'odoo'), str(tree / 'odoo'), skip=('addons',))
+    modules = tree / 'odoo' / 'addons'
+    modules.mkdir()
+    link_all(os.path.join(TREE, 'odoo', 'addons'), str(modules))
+    if os.path.isdir(os.path.join(TREE, 'addons')):
+        link_all(os.path.join(TREE, 'addons'), str(modules), skip=('__init__.py',))
+    return tree
+
+
+def odoo_check(tree, addons_path):
+    """Odoo's own --addons-path check on ``tree``: (exit status, the addons path it keeps, stderr)."""
+    done = subprocess.run([PY, '-c', CHECK, addons_path], cwd=str(tree.parent), stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, universal_newlines=True, timeout=120,
+                          env=dict(os.environ, PYTHONPATH=str(tree)))
+    return done.returncode, done.stdout.strip().split('\n')[-1], done.stderr
+
+
+def test_empty_addons_folder_is_left_out(empty_addons_tree):
+    tree = empty_addons_tree
+    empty, modules = str(tree / 'addons'), str(tree / 'odoo' / 'addons')
+    # The layout is one Odoo does not take as it is: the empty folder is refused (or skipped, 19.0).
+    status, kept, _err = odoo_check(tree, '%s,%s' % (empty, modules))
+    assert status != 0 or empty not in kept.split(',')
+
+    env = {k: v for k, v in os.environ.items() if k not in ('ODOO_VERSION', 'PYTHON')}
+    env['ODOO_SRC'] = str(tree)
+    done = subprocess.run(['bash', os.path.join(ROOT, 'dev', 'harness.sh'), 'addons-path'], env=env,
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == modules, done.stderr
+    assert 'holds no module: left out of the addons path' in done.stderr
+
+    status, kept, err = odoo_check(tree, done.stdout.strip())
+    assert status == 0, err[-2000:]
+    assert modules in kept.split(','), kept
