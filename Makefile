@@ -1,9 +1,9 @@
 # The commands of the README. Each sets up whatever is missing first.
 # Variables: ODOO_VERSION (11.0 default, 12.0 ... 19.0), ODOO_SRC, ODOO_SRC_ARCHIVES,
 # DB, HTTP_PORT, PYTHON; ARGS (passed on: pytest's for test, Odoo's for run,
-# dev/fuzz.py's for fuzz); for test-all TEST_SERIES, TEST_JOBS, TEST_TIMEOUT.
+# dev/fuzz.py's for fuzz, series for dist); for test-all TEST_SERIES, TEST_JOBS, TEST_TIMEOUT.
 # See README, "The harness".
-.PHONY: run test test-all prove lint pot bench fuzz stop clean
+.PHONY: run test test-all test-wheel prove lint pot bench fuzz dist stop clean
 export DB HTTP_PORT ODOO_SRC ODOO_VERSION ODOO_SRC_ARCHIVES PYTHON TEST_SERIES TEST_JOBS TEST_TIMEOUT
 
 run:
@@ -14,6 +14,12 @@ test:
 
 test-all:
 	@dev/harness.sh test-all
+
+test-wheel:
+	@dev/harness.sh test-wheel
+
+dist:
+	@dev/harness.sh dist $(ARGS)
 
 prove:
 	@dev/harness.sh prove $(ARGS)

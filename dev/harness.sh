@@ -377,6 +377,29 @@ lint() {
         --show-diff-on-failure --color=never)
 }
 
+# --- make dist ---------------------------------------------------------------------
+# dev/dist.py builds each series' wheel with OCA's tools (whool, setuptools-odoo)
+# and the addon's archive into dist/, from a virtualenv of its own
+# (.state/venv-dist, requirements/dist.txt). `make test` on JWT_WHEEL_SERIES
+# (dev/run_tests.py) installs the wheel and runs the contract against it.
+DIST_VENV="$STATE/venv-dist"
+
+setup_dist() {
+    local python marker="$DIST_VENV/.harness-ready" want
+    python=$(command -v python3) || die "no python3 for make dist's build tools"
+    mkdir -p "$STATE" "$LOGS"
+    want=$({ cat "$ROOT/requirements/dist.txt"; "$python" -c 'import sys; print(sys.version)'; } | sha1sum | cut -c1-40)
+    if [ -f "$marker" ] && [ "$(cat "$marker")" = "$want" ]; then return 0; fi
+    say "building the build tools' virtualenv ${DIST_VENV#$ROOT/}; pip log: ${LOGS#$ROOT/}/pip-dist.log"
+    rm -rf "$DIST_VENV"
+    "$python" -m venv "$DIST_VENV" || die "$python cannot create a virtualenv"
+    (PY="$DIST_VENV/bin/python"; pip_install -r "$ROOT/requirements/dist.txt") > "$LOGS/pip-dist.log" 2>&1 \
+        || { tail -n 15 "$LOGS/pip-dist.log" >&2; die "pip could not install requirements/dist.txt"; }
+    echo "$want" > "$marker"
+}
+
+wheel_series() { case " ${JWT_WHEEL_SERIES-11.0 16.0 19.0} " in *" $SERIES "*) return 0;; esac; return 1; }
+
 # --- PostgreSQL ---------------------------------------------------------------
 pg_bin() {
     local d
@@ -663,6 +686,7 @@ export_for_tools() {  # what dev/*.py need to drive Odoo themselves
         if [ -x "$BROWSER_VENV/bin/python" ]; then export HARNESS_BROWSER_PY="$BROWSER_VENV/bin/python"; fi
     fi
     if [ -f "$SCHEMATHESIS_VENV/.harness-ready" ]; then export HARNESS_SCHEMATHESIS_PY="$SCHEMATHESIS_VENV/bin/python"; fi
+    if [ -f "$DIST_VENV/.harness-ready" ]; then export HARNESS_DIST_PY="$DIST_VENV/bin/python"; fi
 }
 
 # --- every series ---------------------------------------------------------------
@@ -817,10 +841,25 @@ MSG
         setup
         setup_browser
         setup_schemathesis
+        if wheel_series; then setup_dist; fi
         unlock 9
         export_for_tools
         rc=0
         "$PY" "$ROOT/dev/run_tests.py" "$@" || rc=$?
+        exit "$rc"
+        ;;
+    dist)  # dev/dist.py: each series' wheel and archive into dist/ (ARGS: some series only)
+        setup_dist
+        "$DIST_VENV/bin/python" "$ROOT/dev/dist.py" "$@"
+        ;;
+    test-wheel)  # dev/test_wheel.py: this series' wheel, in a fresh virtualenv, against the contract tests
+        lock 7 "test-$FLAVOR"
+        setup
+        setup_dist
+        unlock 9
+        export_for_tools
+        rc=0
+        "$PY" "$ROOT/dev/test_wheel.py" "$@" || rc=$?
         exit "$rc"
         ;;
     lint)

@@ -88,6 +88,10 @@ BROWSER_TIMEOUT = int(ENV.get('BROWSER_TIMEOUT') or 900)
 LOCK_TIMEOUT = '60s'
 # How long the servers wait for an API request's body (tests/blackbox/test_addon_routes.py).
 BODY_TIMEOUT = '10'
+# Series whose `make test` also installs the wheel of `make dist` and runs the
+# contract tests against it (dev/test_wheel.py): the ends of the setuptools-odoo
+# and whool eras, and the newest series. Empty for none.
+WHEEL_SERIES = ENV.get('JWT_WHEEL_SERIES', '11.0 16.0 19.0').split()
 FAULT_RECORD = re.compile(r'psycopg2|OperationalError|InterfaceError|PoolError|[Cc]onnection|database|cursor')
 
 
@@ -99,13 +103,15 @@ def free_port():
     return port
 
 
-def odoo_cmd(*args, db=None, served=None):
+def odoo_cmd(*args, db=None, served=None, python=None, addons_path=None):
     """Odoo's command line on ``db`` (``TEST_DB`` by default; a comma-separated
-    list is loaded at start), serving the database ``served`` (``db`` by default)."""
+    list is loaded at start), serving the database ``served`` (``db`` by default).
+    ``python`` and ``addons_path`` (``''``: Odoo's default) replace the harness's."""
     db = db or TEST_DB
-    cmd = [ENV['HARNESS_PY'], os.path.join(ROOT, 'dev', 'odoo'),
-           '--addons-path=' + ENV['HARNESS_ADDONS_PATH'], '--data-dir=' + ENV['HARNESS_DATA_DIR'],
-           '--db_host=127.0.0.1', '--db_port=' + ENV['HARNESS_PG_PORT'], '--db_user=' + ENV['HARNESS_PG_ROLE'],
+    addons_path = ENV['HARNESS_ADDONS_PATH'] if addons_path is None else addons_path
+    cmd = [python or ENV['HARNESS_PY'], os.path.join(ROOT, 'dev', 'odoo')]
+    cmd += ['--addons-path=' + addons_path] if addons_path else []
+    cmd += ['--data-dir=' + ENV['HARNESS_DATA_DIR'], '--db_host=127.0.0.1', '--db_port=' + ENV['HARNESS_PG_PORT'], '--db_user=' + ENV['HARNESS_PG_ROLE'],
            '--http-interface=127.0.0.1', '-d', db, '--db-filter=^%s$' % (served or db)]
     if MAJOR < 19:  # 19.0 installs no demo data unless asked and reads --without-demo as a boolean
         cmd.append('--without-demo=all')
@@ -303,9 +309,9 @@ def count_odoo_tests(log):
     return ran, failures + errors, skipped, reports
 
 
-def module_state(name):
+def module_state(name, db=None):
     out = subprocess.run(['psql', '-X', '-tA', '-h', '127.0.0.1', '-p', ENV['HARNESS_PG_PORT'], '-U', 'postgres',
-                          '-d', TEST_DB, '-c', "SELECT state FROM ir_module_module WHERE name = '%s'" % name],
+                          '-d', db or TEST_DB, '-c', "SELECT state FROM ir_module_module WHERE name = '%s'" % name],
                          stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, universal_newlines=True)
     return out.stdout.strip() or 'absent'
 
@@ -576,6 +582,10 @@ def main():
     if SERIES in ENV.get('JWT_PROVE_SERIES', '').split():  # CI: one series per HTTP era
         import prove
         p, f, s = prove.prove()
+        passed, failed, skipped = passed + p, failed + f, skipped + s
+    if SERIES in WHEEL_SERIES:  # the wheel make dist builds, installed as a user installs it
+        import test_wheel
+        p, f, s = test_wheel.test_wheel()
         passed, failed, skipped = passed + p, failed + f, skipped + s
     print('[tests] logs: %s' % LOG_DIR)
     print('%d passed, %d failed' % (passed, failed) + (', %d skipped' % skipped if skipped else ''))

@@ -17,7 +17,7 @@ import subprocess
 import sys
 
 # Parts of the repository that are not the installed addon.
-NOT_THE_ADDON = ('.ci/', '.git', 'clients/', 'dev/', 'examples/', 'requirements/', 'tests/addons/',
+NOT_THE_ADDON = ('.ci/', '.git', 'clients/', 'dev/', 'dist/', 'examples/', 'requirements/', 'tests/addons/',
                  'tests/blackbox/', 'tests/browser/')
 
 
