@@ -314,15 +314,21 @@ browser_series() { case " $BROWSER_SERIES " in *" $SERIES "*) return 0;; esac; r
 setup_browser() {
     browser_series || return 0
     apt_install chromium chromium || return 0
-    local want marker="$BROWSER_VENV/.harness-ready" python
+    local python
     python=$(command -v python3) || { say "note: no python3 for the browser tests"; return 0; }
-    want=$({ cat "$ROOT/requirements/browser.txt"; "$python" -c 'import sys; print(sys.version)'; } | sha1sum | cut -c1-40)
+    tool_venv "$BROWSER_VENV" "$python" "$ROOT/requirements/browser.txt" browser
+}
+
+tool_venv() {  # tool_venv VENV PYTHON REQUIREMENTS NAME: a tool's virtualenv, rebuilt when its pins or Python change
+    local venv=$1 python=$2 reqs=$3 log="$LOGS/pip-$4.log" marker="$1/.harness-ready" want
+    mkdir -p "$LOGS"
+    want=$({ cat "$reqs"; "$python" -c 'import sys; print(sys.version)'; } | sha1sum | cut -c1-40)
     if [ -f "$marker" ] && [ "$(cat "$marker")" = "$want" ]; then return 0; fi
-    say "building the browser tests' virtualenv ${BROWSER_VENV#$ROOT/}; pip log: ${LOGS#$ROOT/}/pip-browser.log"
-    rm -rf "$BROWSER_VENV"
-    "$python" -m venv "$BROWSER_VENV" || die "$python cannot create a virtualenv"
-    (PY="$BROWSER_VENV/bin/python"; pip_install -r "$ROOT/requirements/browser.txt") > "$LOGS/pip-browser.log" 2>&1 \
-        || { tail -n 15 "$LOGS/pip-browser.log" >&2; die "pip could not install requirements/browser.txt"; }
+    say "building the $4 virtualenv ${venv#$ROOT/}; pip log: ${log#$ROOT/}"
+    rm -rf "$venv"
+    "$python" -m venv "$venv" || die "$python cannot create a virtualenv"
+    (PY="$venv/bin/python"; pip_install -r "$reqs") > "$log" 2>&1 \
+        || { tail -n 15 "$log" >&2; die "pip could not install ${reqs#$ROOT/}"; }
     echo "$want" > "$marker"
 }
 
@@ -347,18 +353,10 @@ find_schemathesis_python() {
 }
 
 setup_schemathesis() {
-    local python want marker="$SCHEMATHESIS_VENV/.harness-ready"
+    local python
     python=$(find_schemathesis_python) \
         || { say "note: no Python 3.12 for Schemathesis (pyenv install 3.12, or SCHEMATHESIS_PYTHON=...): its test is skipped"; return 0; }
-    want=$({ cat "$ROOT/requirements/schemathesis.txt"; "$python" -c 'import sys; print(sys.version)'; } | sha1sum | cut -c1-40)
-    if [ -f "$marker" ] && [ "$(cat "$marker")" = "$want" ]; then return 0; fi
-    say "building Schemathesis' virtualenv ${SCHEMATHESIS_VENV#$ROOT/}; pip log: ${LOGS#$ROOT/}/pip-schemathesis.log"
-    rm -rf "$SCHEMATHESIS_VENV"
-    "$python" -m venv "$SCHEMATHESIS_VENV" || die "$python cannot create a virtualenv"
-    (PY="$SCHEMATHESIS_VENV/bin/python"; pip_install -r "$ROOT/requirements/schemathesis.txt") \
-        > "$LOGS/pip-schemathesis.log" 2>&1 \
-        || { tail -n 15 "$LOGS/pip-schemathesis.log" >&2; die "pip could not install requirements/schemathesis.txt"; }
-    echo "$want" > "$marker"
+    tool_venv "$SCHEMATHESIS_VENV" "$python" "$ROOT/requirements/schemathesis.txt" schemathesis
 }
 
 # --- translation template ---------------------------------------------------------
@@ -416,17 +414,9 @@ lint() {
 DIST_VENV="$STATE/venv-dist"
 
 setup_dist() {
-    local python marker="$DIST_VENV/.harness-ready" want
+    local python
     python=$(command -v python3) || die "no python3 for make dist's build tools"
-    mkdir -p "$STATE" "$LOGS"
-    want=$({ cat "$ROOT/requirements/dist.txt"; "$python" -c 'import sys; print(sys.version)'; } | sha1sum | cut -c1-40)
-    if [ -f "$marker" ] && [ "$(cat "$marker")" = "$want" ]; then return 0; fi
-    say "building the build tools' virtualenv ${DIST_VENV#$ROOT/}; pip log: ${LOGS#$ROOT/}/pip-dist.log"
-    rm -rf "$DIST_VENV"
-    "$python" -m venv "$DIST_VENV" || die "$python cannot create a virtualenv"
-    (PY="$DIST_VENV/bin/python"; pip_install -r "$ROOT/requirements/dist.txt") > "$LOGS/pip-dist.log" 2>&1 \
-        || { tail -n 15 "$LOGS/pip-dist.log" >&2; die "pip could not install requirements/dist.txt"; }
-    echo "$want" > "$marker"
+    tool_venv "$DIST_VENV" "$python" "$ROOT/requirements/dist.txt" dist
 }
 
 wheel_series() { case " ${JWT_WHEEL_SERIES-11.0 16.0 19.0} " in *" $SERIES "*) return 0;; esac; return 1; }

@@ -66,8 +66,9 @@ BROWSER_TOLERATED = (
     # (presence, channel fetches) update the same channel member row at once;
     # PostgreSQL refuses one, odoo.sql_db logs the query at ERROR, and Odoo
     # retries the request (odoo.service.model, at INFO).
-    ('odoo.sql_db', re.compile(r'bad query: UPDATE "discuss_channel_member"\s.*^ERROR: +could not serialize access '
-                               r'due to concurrent update', re.S | re.M),
+    # (odoo.sql_db logs psycopg2's cursor.query, bytes: "bad query: b'UPDATE ...'".)
+    ('odoo.sql_db', re.compile(r'bad query: (b\')?UPDATE "discuss_channel_member"\s.*^ERROR: +could not serialize '
+                               r'access due to concurrent update', re.S | re.M),
      "Discuss's concurrent update of a channel member, retried by Odoo"),
 )
 OUR_LOGGERS = re.compile(r'^odoo\.addons\.(jwt_provider|rest_neighbour)')
@@ -494,12 +495,7 @@ def run_blackbox(extra_args):
         # The browser tests use the threaded server: its log alone may hold tolerated records.
         window = BROWSER_WINDOW if server is threaded else None
         extra += report_log_errors(name, server.log, odoo_own, window)
-    if timed_out:
-        print('[tests]   pytest stopped after %d s (BLACKBOX_TIMEOUT)' % BLACKBOX_TIMEOUT)
-        extra += 1
-    elif tests == 0:
-        print('[tests]   pytest ran no test')
-        extra += 1
+    extra += stopped_or_empty('pytest', timed_out, tests, BLACKBOX_TIMEOUT, 'BLACKBOX_TIMEOUT')
     if os.path.exists(figures):
         with open(figures) as f:
             for line in f:
@@ -510,6 +506,17 @@ def run_blackbox(extra_args):
         b_tests, b_failures, b_skipped = browser
         tests, failures, skipped = tests + b_tests, failures + b_failures, skipped + b_skipped
     return tests - failures - skipped, failures + extra, skipped
+
+
+def stopped_or_empty(name, timed_out, tests, timeout, variable):
+    """One failure (said) for a pytest run that hit its time limit or ran no test."""
+    if timed_out:
+        print('[tests]   %s stopped after %d s (%s)' % (name, timeout, variable))
+        return 1
+    if tests == 0:
+        print('[tests]   %s ran no test' % name)
+        return 1
+    return 0
 
 
 def junit_counts(junit):

@@ -172,12 +172,7 @@ def test_wheel():
             server.stop()
     tests, failures, skipped = junit_counts(junit)
     extra += run_tests.report_log_errors('the wheel\'s server', server.log)
-    if timed_out:
-        print('[tests]   the wheel\'s contract tests stopped after %d s (WHEEL_TEST_TIMEOUT)' % TIMEOUT)
-        extra += 1
-    elif tests == 0:
-        print('[tests]   the wheel\'s contract tests ran no test')
-        extra += 1
+    extra += run_tests.stopped_or_empty('the wheel\'s contract tests', timed_out, tests, TIMEOUT, 'WHEEL_TEST_TIMEOUT')
     print('[tests] wheel contract tests: %d ran, %d failed, %d skipped (%.0f s)'
           % (tests, failures, skipped, time.time() - t0), flush=True)
     return tests - failures - skipped, failures + extra, skipped

@@ -18,11 +18,12 @@ ROOT = os.environ.get('HARNESS_ROOT', '')
 pytestmark = pytest.mark.skipif(not ROOT, reason='needs dev/run_tests.py (run by the harness)')
 
 START = time.mktime((2020, 1, 1, 12, 0, 0, 0, 0, -1))  # far from any real record of this run
-DISCUSS = ('{when},123 4242 ERROR jwt_provider_test {logger}: bad query: UPDATE "discuss_channel_member" '
-           'SET "last_interest_dt" = "__tmp"."last_interest_dt"::timestamp\n'
-           '            FROM (VALUES (7, \'2020-01-01 12:00:01\')) AS "__tmp"("id", "last_interest_dt")\n'
-           '            WHERE "discuss_channel_member"."id" = "__tmp"."id"{extra}\n'
-           'ERROR:  could not serialize access due to concurrent update\n')
+# As odoo.sql_db logs it: the query is psycopg2's cursor.query, bytes, so its repr.
+DISCUSS = ('{when},123 4242 ERROR jwt_provider_test {logger}: bad query: b\'UPDATE "discuss_channel_member" '
+           'SET "last_interest_dt" = "__tmp"."last_interest_dt"::timestamp\\n'
+           '            FROM (VALUES (7, \\\'2020-01-01 12:00:01\\\')) AS "__tmp"("id", "last_interest_dt")\\n'
+           '            WHERE "discuss_channel_member"."id" = "__tmp"."id"{extra}\'\n'
+           'ERROR: could not serialize access due to concurrent update\n')
 
 
 def stamp(offset):
