@@ -916,7 +916,10 @@ test_all_report() {  # test_all_report TABLE SECONDS
 
 clean() {
     stop_pg
-    if [ "$PGDIR" != "$STATE/pg" ] && [ -d "$PGDIR" ]; then rm -rf "$PGDIR"; fi
+    local dir
+    for dir in $(cat "$STATE"/pg-location* 2>/dev/null); do  # clusters outside .state (a private clone)
+        case "$dir" in "$STATE"/*) ;; *) if [ -d "$dir" ]; then rm -rf "$dir"; fi;; esac
+    done
     rm -rf "$STATE" "$ROOT"/.venv-*
 }
 
