@@ -461,6 +461,13 @@ def _second_factor_ignored():
     return swap(compat, 'second_factor', lambda user: None)
 
 
+@guard('unsupported-second-factor', 'A second factor the API cannot check answers 403, never a token',
+       ['test_second_factor.TestSecondFactorHttp.test_a_second_factor_the_api_cannot_check_answers_403'], since=14)
+def _only_totp_is_a_second_factor():
+    original = compat.second_factor
+    return swap(compat, 'second_factor', lambda user: 'totp' if original(user) == 'totp' else None)
+
+
 @guard('password-less-hash', 'An account without a password pays for a hash like an unknown email '
        '(11.0 stores a hash of the empty password for it: nothing of ours to switch)',
        ['test_login_rules.TestLoginRules.test_an_account_without_password_pays_for_a_hash_like_an_unknown_one'],
