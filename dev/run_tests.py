@@ -468,10 +468,17 @@ def run_browser_tests(env, url):
     """tests/browser in headless Chromium against the threaded server, on the
     series the harness set a browser up for (HARNESS_BROWSER_PY); None elsewhere."""
     python = ENV.get('HARNESS_BROWSER_PY')
-    if not python:
-        if ENV.get('HARNESS_BROWSER_SERIES'):  # this series has browser tests: their absence is a failure
-            print('[tests]   browser tests could not run: no browser virtualenv (see the harness\'s notes above)')
+    chromium = ENV.get('JWT_TEST_CHROMIUM') or '/usr/bin/chromium'
+    if ENV.get('HARNESS_BROWSER_SERIES'):  # this series has browser tests: their absence is a failure
+        missing = [what for what, absent in (
+            ('no Chromium at %s (apt-get install chromium, as root; or set JWT_TEST_CHROMIUM)' % chromium,
+             not os.access(chromium, os.X_OK)),
+            ("no browser virtualenv (see the harness's notes above)", not python)) if absent]
+        if missing:
+            print('[tests] FAILED: Odoo %s runs the browser tests (BROWSER_SERIES) but they cannot run: %s'
+                  % (SERIES, '; '.join(missing)), flush=True)
             return 0, 1, 0
+    if not python:
         return None
     t0 = time.time()
     junit = os.path.join(LOG_DIR, 'browser.xml')
