@@ -489,6 +489,7 @@ def _token_requests_keep_a_session():
     """The request's session is saved as Odoo saves any other: what keeps it
     from being saved (the era hook, and 16.0+'s unsaveable session) is off."""
     from odoo import http
+
     from odoo.addons.jwt_provider.adapters import http_era
     undos = [swap(http_era.IrHttp, '_jwt_era_stateless', classmethod(lambda cls: None))]
     if hasattr(http, 'Dispatcher'):  # 16.0+: the adapter makes the token request's session unsaveable
