@@ -206,9 +206,15 @@ def test_cannot_read_another_users_tokens(admin, attackers, victim, kind, channe
     # jwt_token_ids is an administrators' field (groups=base.group_system): naming it is refused.
     refused, rows = rpc.call('res.users', 'read', [[victim['id']]], {'fields': ['jwt_token_ids']})
     assert_access_error(refused, rows, 'read')
+    refused, found = rpc.call('res.users', 'search', [[('id', '=', victim['id'])]])
+    assert not refused, refused
     refused, rows = rpc.call('res.users', 'search_read', [[('id', '=', victim['id'])]],
                              {'fields': ['jwt_token_ids']})
-    assert_access_error(refused, rows, 'search_read')
+    if found:
+        assert_access_error(refused, rows, 'search_read')
+    else:  # a record rule hides the other users from portal users: Odoo reads nothing (11.0
+        # searches first) or refuses the field (19.0 checks it first); never the field's value
+        assert (refused, rows) == (None, []) or (refused or '').startswith('AccessError: '), (refused, rows)
     assert_victim_untouched(admin, victim)
 
 
