@@ -97,9 +97,9 @@ def enable_totp(user):
         raise
     if action.get('res_model') == 'res.users.identitycheck':  # the password again
         check = action['res_id']
-        me.call('res.users.identitycheck', 'write', [check], {'password': user['password']})  # 14.0-17.0
+        me.call('res.users.identitycheck', 'write', [check], {'password': user['password']})  # 14.0-18.0
         action = me.call('res.users.identitycheck', 'run_check', [check],
-                         context={'password': user['password']})  # 18.0+
+                         context={'password': user['password']})  # 19.0
     assert action.get('res_model') == 'auth_totp.wizard', action
     wizard = action['res_id']
     secret = me.call('auth_totp.wizard', 'read', [wizard], ['secret'])[0]['secret'].replace(' ', '').upper()
