@@ -636,6 +636,7 @@ setup_addons() {
     "$PY" "$ROOT/dev/sync_addon.py" "$ROOT" "$ADDONS_LINKS/jwt_provider" || die "could not copy the addon to ${ADDONS_LINKS#$ROOT/}"
     ln -sfn "$ROOT/examples/jwt_provider_example" "$ADDONS_LINKS/jwt_provider_example"
     ln -sfn "$ROOT/tests/addons/rest_neighbour" "$ADDONS_LINKS/rest_neighbour"  # tests only
+    ln -sfn "$ROOT/tests/addons/other_second_factor" "$ADDONS_LINKS/other_second_factor"  # tests only
     ln -sfn "$ROOT/tests/addons/jwt_provider_prove" "$ADDONS_LINKS/jwt_provider_prove"  # make prove only
     ADDONS_PATH="$ADDONS_LINKS"
     local odoo_dirs; odoo_dirs=$(odoo_addons_dirs)

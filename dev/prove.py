@@ -48,27 +48,31 @@ def outcome(junit):
     return 'skipped' if skipped >= tests else 'passed'
 
 
+def start_neighbours():
+    """The two servers test_neighbour compares with (Odoo alone, and a process
+    serving another database), and what tells the tests where they are."""
+    error = run_tests.prepare_plain_db()
+    reference = Server('reference', '--workers=0', db=run_tests.PLAIN_DB)
+    mixed = Server('mixed', '--workers=0', db='%s,%s' % (PROVE_DB, run_tests.PLAIN_DB), served=run_tests.PLAIN_DB)
+    try:
+        for server in (reference, mixed):
+            server.wait(path='/web/login')
+    except BaseException:
+        reference.stop()
+        mixed.stop()
+        raise
+    return [reference, mixed], dict(
+        JWT_TEST_REFERENCE_URL=reference.url, JWT_TEST_MIXED_URL=mixed.url, JWT_TEST_MIXED_LOG=mixed.log,
+        JWT_TEST_PLAIN_DB=run_tests.PLAIN_DB, JWT_TEST_PLAIN_DB_ERROR=error or '')
+
+
 def prove_blackbox(rows, pytest_log):
     """The black-box tests of each row, its guard switched off then on over HTTP."""
     ENV['JWT_PROVE_SWITCHES'] = '1'  # the switches answer in this server only
     server = Server('prove', '--workers=0', db=PROVE_DB)
-    servers = [server]
-    neighbours = {}
-    if any('test_neighbour' in node for row in rows for node in row.get('blackbox', ())):
-        # test_neighbour compares with Odoo alone and with a process serving another database.
-        error = run_tests.prepare_plain_db()
-        reference = Server('reference', '--workers=0', db=run_tests.PLAIN_DB)
-        mixed = Server('mixed', '--workers=0', db='%s,%s' % (PROVE_DB, run_tests.PLAIN_DB), served=run_tests.PLAIN_DB)
-        servers += [reference, mixed]
-        neighbours = dict(JWT_TEST_REFERENCE_URL=reference.url, JWT_TEST_MIXED_URL=mixed.url,
-                          JWT_TEST_MIXED_LOG=mixed.log, JWT_TEST_PLAIN_DB=run_tests.PLAIN_DB,
-                          JWT_TEST_PLAIN_DB_ERROR=error or '')
     try:
         server.wait()
-        for other in servers[1:]:
-            other.wait(path='/web/login')
-        env = dict(ENV, **neighbours)
-        env.update(JWT_TEST_URL=server.url, JWT_TEST_WORKERS_URL=server.url, JWT_TEST_DB=PROVE_DB,
+        env = dict(ENV, JWT_TEST_URL=server.url, JWT_TEST_WORKERS_URL=server.url, JWT_TEST_DB=PROVE_DB,
                    JWT_TEST_SERVER_LOG=server.log, JWT_TEST_WORKERS_SERVER_LOG=server.log,
                    JWT_TEST_SERIES=SERIES, JWT_TEST_LIGHT_SERIES='',
                    JWT_TEST_SESSIONS=os.path.join(ENV['HARNESS_DATA_DIR'], 'sessions'),
@@ -80,28 +84,35 @@ def prove_blackbox(rows, pytest_log):
             data = urllib.parse.urlencode({'guard': guard, 'off': '1' if off else ''}).encode()
             urllib.request.urlopen(server.url + '/jwt_provider_prove/switch', data, timeout=30).read()
 
-        def run(node):
+        def run(node, extra_env):
             if os.path.exists(junit):
                 os.remove(junit)
             with open(pytest_log, 'a') as out:
                 out.write('\n=== %s\n' % node)
                 out.flush()
-                run_limited([ENV['HARNESS_PY'], '-m', 'pytest', '-p', 'no:cacheprovider', '-q', '-rfE',
+                run_limited([ENV['HARNESS_PY'], '-m', 'pytest', '-p', 'no:cacheprovider', '-q', '-rfEs',
                              '--junitxml=' + junit, os.path.join(ROOT, 'tests', 'blackbox', node)],
-                            run_tests.BLACKBOX_TIMEOUT, env=env, cwd=ROOT, stdout=out, stderr=out)
+                            run_tests.BLACKBOX_TIMEOUT, env=dict(env, **extra_env), cwd=ROOT, stdout=out, stderr=out)
             return outcome(junit)
 
         for row in rows:
-            for node in row.get('blackbox', ()):
-                switch(row['guard'], True)
-                try:
-                    off = run(node)
-                finally:
-                    switch(row['guard'], False)
-                row['tests'].append({'test': 'blackbox/' + node, 'off': off, 'on': run(node)})
+            nodes = row.get('blackbox', ())
+            # Started for their row only: test_faults (outage-503) stops PostgreSQL,
+            # which it refuses to do under another database's sessions.
+            extra_servers, extra_env = start_neighbours() if any('test_neighbour' in n for n in nodes) else ([], {})
+            try:
+                for node in nodes:
+                    switch(row['guard'], True)
+                    try:
+                        off = run(node, extra_env)
+                    finally:
+                        switch(row['guard'], False)
+                    row['tests'].append({'test': 'blackbox/' + node, 'off': off, 'on': run(node, extra_env)})
+            finally:
+                for each in extra_servers:
+                    each.stop()
     finally:
-        for each in servers:
-            each.stop()
+        server.stop()
 
 
 def main():

@@ -30,7 +30,7 @@ SERIES = ENV.get('HARNESS_SERIES', '11.0')
 MAJOR = int(SERIES.split('.')[0])
 TEST_DB = (ENV.get('DB') or 'jwt_provider') + '_test_' + FLAVOR.replace('-', '_')
 LOG_DIR = os.path.join(STATE, 'logs-' + FLAVOR)
-MODULES = 'jwt_provider,jwt_provider_example,rest_neighbour'
+MODULES = 'jwt_provider,jwt_provider_example,rest_neighbour,other_second_factor'
 # The neighbour addon alone, without jwt_provider: how Odoo answers its routes.
 PLAIN_DB = TEST_DB + '_plain'
 NEIGHBOUR = 'rest_neighbour'
@@ -534,10 +534,17 @@ def run_browser_tests(env, url):
     """tests/browser in headless Chromium against the threaded server, on the
     series the harness set a browser up for (HARNESS_BROWSER_PY); None elsewhere."""
     python = ENV.get('HARNESS_BROWSER_PY')
-    if not python:
-        if ENV.get('HARNESS_BROWSER_SERIES'):  # this series has browser tests: their absence is a failure
-            print('[tests]   browser tests could not run: no browser virtualenv (see the harness\'s notes above)')
+    chromium = ENV.get('JWT_TEST_CHROMIUM') or '/usr/bin/chromium'
+    if ENV.get('HARNESS_BROWSER_SERIES'):  # this series has browser tests: their absence is a failure
+        missing = [what for what, absent in (
+            ('no Chromium at %s (apt-get install chromium, as root; or set JWT_TEST_CHROMIUM)' % chromium,
+             not os.access(chromium, os.X_OK)),
+            ("no browser virtualenv (see the harness's notes above)", not python)) if absent]
+        if missing:
+            print('[tests] FAILED: Odoo %s runs the browser tests (BROWSER_SERIES) but they cannot run: %s'
+                  % (SERIES, '; '.join(missing)), flush=True)
             return 0, 1, 0
+    if not python:
         return None
     t0 = time.time()
     junit = os.path.join(LOG_DIR, 'browser.xml')

@@ -213,3 +213,27 @@ class TestSecondFactorHttp(TotpMixin, common.HttpCase):
         right = self.opener.post(base + '/api/login/totp', data={'ticket': ticket, 'code': totp_code(secret)},
                                  timeout=30)
         self.assertEqual(right.status_code, 429, right.text)
+
+    def test_a_second_factor_the_api_cannot_check_answers_403(self):
+        """Another addon's second factor (tests/addons/other_second_factor): the
+        right password gets 403 in the envelope, neither a token nor a ticket."""
+        if compat.ODOO_VERSION < 14:
+            self.skipTest('Odoo names second factors (res.users._mfa_type) from 14.0')
+        Users = self.env['res.users']
+        self.assertIn('other_second_factor', Users._fields,
+                      'tests/addons/other_second_factor must be installed (dev/run_tests.py MODULES)')
+        self.env['ir.config_parameter'].sudo().set_param('jwt_provider.secret', 'k' * 64)
+        user = Users.create({'name': 'Other Factor', 'login': 'other-factor@example.com',
+                             'email': 'other-factor@example.com', 'password': 'correct horse battery',
+                             'other_second_factor': True})
+        self.assertEqual(user._mfa_type(), 'other_second_factor')
+        compat.flush(self.env)
+        answer = self.opener.post('http://127.0.0.1:%s/api/login' % http_port(), timeout=30, data={
+            'email': 'other-factor@example.com', 'password': 'correct horse battery'})
+        self.assertEqual(answer.status_code, 403, answer.text)
+        body = answer.json()
+        self.assertEqual(set(body), {'data', 'success', 'message'})
+        self.assertFalse(body['success'])
+        self.assertEqual(body['message'], 'This account uses a two-factor method the API does not support')
+        self.assertNotIn('token', answer.text)
+        self.assertNotIn('ticket', answer.text)

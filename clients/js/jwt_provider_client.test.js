@@ -1,8 +1,12 @@
 // node --test jwt_provider_client.test.js
-// Live tests run against JWT_TEST_URL (a server with jwt_provider) as
-// JWT_TEST_LOGIN / JWT_TEST_PASSWORD (default admin / admin); the others use
-// a fake fetch. tests/blackbox/test_clients.py runs this file.
+// The tests run against JWT_TEST_URL (a server with jwt_provider) as
+// JWT_TEST_LOGIN / JWT_TEST_PASSWORD (default admin / admin); the two-factor
+// ones as JWT_TEST_TOTP_LOGIN / JWT_TEST_TOTP_PASSWORD, a user whose TOTP
+// secret is JWT_TEST_TOTP_SECRET (base32; Odoo 14.0+). One test uses a fake
+// fetch: the case it needs (a server refusing the token it has just issued)
+// no real server produces. tests/blackbox/test_clients.py runs this file.
 import assert from 'node:assert/strict';
+import { createHmac } from 'node:crypto';
 import { test } from 'node:test';
 
 import { ApiError, JwtProviderClient } from './jwt_provider_client.js';
@@ -10,9 +14,37 @@ import { ApiError, JwtProviderClient } from './jwt_provider_client.js';
 const URL = process.env.JWT_TEST_URL;
 const LOGIN = process.env.JWT_TEST_LOGIN || 'admin';
 const PASSWORD = process.env.JWT_TEST_PASSWORD || 'admin';
+const TOTP_LOGIN = process.env.JWT_TEST_TOTP_LOGIN;
+const TOTP_PASSWORD = process.env.JWT_TEST_TOTP_PASSWORD;
+const TOTP_SECRET = process.env.JWT_TEST_TOTP_SECRET;
 const live = { skip: !URL && 'JWT_TEST_URL is not set' };
+const liveTotp = { skip: (!URL && 'JWT_TEST_URL is not set') || (!TOTP_SECRET && 'JWT_TEST_TOTP_SECRET is not set') };
 
-// -- a fake server ------------------------------------------------------------
+/** RFC 6238 (SHA-1, 30 s, 6 digits) of a base32 secret, as authenticator apps compute it. */
+function totpCode(secret, at = Date.now()) {
+  let bits = '';
+  for (const char of secret.replace(/[\s=]/g, '').toUpperCase()) {
+    bits += 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567'.indexOf(char).toString(2).padStart(5, '0');
+  }
+  const key = Buffer.from(bits.match(/.{8}/g).map((byte) => parseInt(byte, 2)));
+  const counter = Buffer.alloc(8);
+  counter.writeBigUInt64BE(BigInt(Math.floor(at / 30000)));
+  const digest = createHmac('sha1', key).update(counter).digest();
+  const offset = digest[digest.length - 1] & 0x0f;
+  return String((digest.readUInt32BE(offset) & 0x7fffffff) % 1000000).padStart(6, '0');
+}
+
+/** The global fetch, every call's path recorded (a spy: the server is real). */
+function spiedFetch() {
+  const paths = [];
+  const fetch = (url, init) => {
+    paths.push(new globalThis.URL(url).pathname);
+    return globalThis.fetch(url, init);
+  };
+  return { fetch, paths };
+}
+
+// -- a fake server, for the one case no real server produces ---------------------
 function answer(status, body, headers = {}) {
   return new Response(JSON.stringify(body), {
     status, headers: { 'Content-Type': 'application/json', ...headers },
@@ -23,7 +55,7 @@ const fail = (status, message, data = null, headers = {}) => answer(status, { da
 const pair = (n) => ({ user: { id: 7, login: 'u', name: 'U', company_id: [1, 'C'] },
   token: `access-${n}`, refresh_token: `refresh-${n}`, expires_in: 60 });
 
-/** A fake fetch: `routes[path](init, calls)` answers; every call is recorded. */
+/** A fake fetch: `routes[path](call, calls)` answers; every call is recorded. */
 function fakeFetch(routes) {
   const calls = [];
   const fetch = async (url, init) => {
@@ -31,57 +63,12 @@ function fakeFetch(routes) {
     const call = { path, init, body: init.body ? JSON.parse(init.body) : undefined,
       token: (init.headers.Authorization || '').replace('Bearer ', '') };
     calls.push(call);
-    await new Promise((resolve) => setTimeout(resolve, 5));  // let concurrent calls overlap
     return routes[path](call, calls);
   };
   return { fetch, calls };
 }
 
-test('login asks for the two-factor code and sends it with the ticket', async () => {
-  const { fetch, calls } = fakeFetch({
-    '/api/login': () => fail(401, 'Two-factor code required', { totp_required: true, ticket: 'T1', expires_in: 300 }),
-    '/api/login/totp': (call) => (call.body.code === '123456' ? ok(pair(1)) : fail(400, 'Incorrect code')),
-  });
-  const asked = [];
-  const client = new JwtProviderClient({ baseUrl: 'http://odoo.test/', fetch,
-    onTotpRequired: async (challenge) => { asked.push(challenge); return '123456'; } });
-  const tokens = await client.login('u', 'pw');
-  assert.equal(tokens.token, 'access-1');
-  assert.deepEqual(asked, [{ ticket: 'T1', expiresIn: 300 }]);
-  assert.deepEqual(calls.map((c) => c.path), ['/api/login', '/api/login/totp']);
-  assert.deepEqual(calls[1].body, { ticket: 'T1', code: '123456' });
-});
-
-test('a two-factor login without a callback fails clearly', async () => {
-  const { fetch } = fakeFetch({
-    '/api/login': () => fail(401, 'Two-factor code required', { totp_required: true, ticket: 'T', expires_in: 300 }),
-  });
-  const client = new JwtProviderClient({ baseUrl: 'http://odoo.test', fetch });
-  await assert.rejects(client.login('u', 'pw'), (e) => e instanceof ApiError && e.status === 401);
-});
-
-test('throttled logins expose Retry-After', async () => {
-  const { fetch } = fakeFetch({ '/api/login': () => fail(429, 'Too many failed logins', null, { 'Retry-After': '42' }) });
-  const client = new JwtProviderClient({ baseUrl: 'http://odoo.test', fetch });
-  await assert.rejects(client.login('u', 'pw'), (e) => e.status === 429 && e.retryAfter === 42);
-});
-
-test('concurrent calls refused with 498 share one refresh, then retry once', async () => {
-  let refreshes = 0;
-  const { fetch } = fakeFetch({
-    '/api/refresh': (call) => { refreshes += 1; return call.body.refresh_token === 'refresh-1' ? ok(pair(2)) : fail(498, 'Token invalid or expired'); },
-    '/api/me': (call) => (call.token === 'access-2' ? ok({ id: 7 }) : fail(498, 'Token invalid or expired')),
-  });
-  const saved = [];
-  const client = new JwtProviderClient({ baseUrl: 'http://odoo.test', fetch, tokens: pair(1), onTokens: (t) => saved.push(t) });
-  const results = await Promise.all([client.me(), client.me(), client.me()]);
-  assert.deepEqual(results, [{ id: 7 }, { id: 7 }, { id: 7 }]);
-  assert.equal(refreshes, 1);
-  assert.equal(client.tokens.token, 'access-2');
-  assert.deepEqual(saved.map((t) => t.token), ['access-2']);
-});
-
-test('a call is retried only once', async () => {
+test('a call is retried only once (a server refusing the token it has just issued)', async () => {
   let refreshes = 0;
   const { fetch, calls } = fakeFetch({
     '/api/refresh': () => { refreshes += 1; return ok(pair(refreshes + 1)); },
@@ -91,19 +78,6 @@ test('a call is retried only once', async () => {
   await assert.rejects(client.me(), (e) => e.status === 498);
   assert.equal(refreshes, 1);
   assert.equal(calls.filter((c) => c.path === '/api/me').length, 2);
-});
-
-test('a refused refresh drops the tokens', async () => {
-  const { fetch } = fakeFetch({
-    '/api/refresh': () => fail(498, 'Token invalid or expired'),
-    '/api/me': () => fail(498, 'Token invalid or expired'),
-  });
-  const saved = [];
-  const client = new JwtProviderClient({ baseUrl: 'http://odoo.test', fetch, tokens: pair(1), onTokens: (t) => saved.push(t) });
-  await assert.rejects(client.me(), (e) => e.status === 498);
-  assert.equal(client.tokens, null);
-  assert.equal(client.loggedIn, false);
-  assert.deepEqual(saved, [null]);
 });
 
 // -- against a live server -------------------------------------------------------
@@ -147,8 +121,9 @@ test('live: logging out one session leaves the others', live, async () => {
   await other.logout();
 });
 
-test('live: after "log out everywhere" the other sessions must log in again', live, async () => {
-  const client = new JwtProviderClient({ baseUrl: URL });
+test('live: after "log out everywhere" a refused refresh drops the tokens', live, async () => {
+  const saved = [];
+  const client = new JwtProviderClient({ baseUrl: URL, onTokens: (t) => saved.push(t) });
   const other = new JwtProviderClient({ baseUrl: URL });
   await client.login(LOGIN, PASSWORD);
   await other.login(LOGIN, PASSWORD);
@@ -156,10 +131,62 @@ test('live: after "log out everywhere" the other sessions must log in again', li
   // 498, the refresh token is refused too: the client drops its tokens.
   await assert.rejects(client.me(), (e) => e instanceof ApiError && e.status === 498);
   assert.equal(client.loggedIn, false);
+  assert.equal(client.tokens, null);
+  assert.equal(saved.length, 2);
+  assert.equal(saved[1], null);
 });
 
 test('live: a wrong password is an ApiError 400', live, async () => {
   const client = new JwtProviderClient({ baseUrl: URL });
   await assert.rejects(client.login(`nobody-${Date.now()}@example.com`, 'wrong'),
     (e) => e instanceof ApiError && e.status === 400 && e.message === 'Incorrect login');
+});
+
+test('live: throttled logins expose Retry-After', live, async () => {
+  const client = new JwtProviderClient({ baseUrl: URL });
+  const email = `throttled-${Date.now()}@example.com`;
+  let refused;
+  for (let attempt = 0; attempt < 20 && !refused; attempt += 1) {
+    await client.login(email, 'wrong').catch((e) => { if (e.status === 429) refused = e; else assert.equal(e.status, 400); });
+  }
+  assert.ok(refused instanceof ApiError, 'no 429 after 20 wrong passwords');
+  assert.ok(Number.isInteger(refused.retryAfter) && refused.retryAfter > 0, `Retry-After: ${refused.retryAfter}`);
+});
+
+test('live: concurrent calls refused with 498 share one refresh, then retry once', live, async () => {
+  const { fetch, paths } = spiedFetch();
+  const saved = [];
+  const client = new JwtProviderClient({ baseUrl: URL, fetch, onTokens: (t) => saved.push(t) });
+  const first = await client.login(LOGIN, PASSWORD);
+  client.tokens = { ...first, token: `${first.token.slice(0, -4)}AAAA` };  // refused, as an expired one would be
+  const results = await Promise.all([client.me(), client.me(), client.me()]);
+  assert.deepEqual(results.map((me) => me.id), [first.user.id, first.user.id, first.user.id]);
+  assert.equal(paths.filter((path) => path === '/api/refresh').length, 1);
+  assert.equal(paths.filter((path) => path === '/api/me').length, 6);
+  assert.equal(saved.length, 2);  // the login's pair, then the refreshed one
+  assert.equal(saved[1].token, client.tokens.token);
+  assert.equal(await rawMe(client.tokens.token), 200);
+  await client.logout();
+});
+
+test('live: login asks for the two-factor code and sends it with the ticket', liveTotp, async () => {
+  const { fetch, paths } = spiedFetch();
+  const asked = [];
+  const client = new JwtProviderClient({ baseUrl: URL, fetch,
+    onTotpRequired: async (challenge) => { asked.push(challenge); return totpCode(TOTP_SECRET); } });
+  const tokens = await client.login(TOTP_LOGIN, TOTP_PASSWORD);
+  assert.equal(tokens.user.login, TOTP_LOGIN);
+  assert.equal(asked.length, 1);
+  assert.deepEqual(Object.keys(asked[0]).sort(), ['expiresIn', 'ticket']);
+  assert.ok(asked[0].expiresIn > 0);
+  assert.deepEqual(paths, ['/api/login', '/api/login/totp']);
+  assert.equal((await client.me()).id, tokens.user.id);
+  await client.logout();
+});
+
+test('live: a two-factor login without a callback fails clearly', liveTotp, async () => {
+  const client = new JwtProviderClient({ baseUrl: URL });
+  await assert.rejects(client.login(TOTP_LOGIN, TOTP_PASSWORD),
+    (e) => e instanceof ApiError && e.status === 401 && e.data.totp_required === true && Boolean(e.data.ticket));
+  assert.equal(client.loggedIn, false);
 });

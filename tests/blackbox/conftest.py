@@ -5,8 +5,12 @@ on) goes through the web client's JSON-RPC as the admin, like an administrator w
 Every answer under /api/ is checked against the live OpenAPI document
 (openapi_check.py).
 """
+import base64
 import contextlib
+import hashlib
+import hmac
 import os
+import struct
 import time
 import uuid
 
@@ -28,13 +32,13 @@ class Admin(object):
     administrator: every series serves it (19.0 serves XML-RPC only with the
     ``rpc`` module)."""
 
-    def __init__(self):
+    def __init__(self, login=ADMIN[0], password=ADMIN[1]):
         self.session = requests.Session()
         answer = self.session.post(URL + '/web/session/authenticate', json={
             'jsonrpc': '2.0', 'method': 'call',
-            'params': {'db': DB, 'login': ADMIN[0], 'password': ADMIN[1]}}, timeout=TIMEOUT)
+            'params': {'db': DB, 'login': login, 'password': password}}, timeout=TIMEOUT)
         self.uid = (answer.json().get('result') or {}).get('uid')
-        assert self.uid, 'admin/admin must log in: %s' % answer.text[:300]
+        assert self.uid, '%s must log in: %s' % (login, answer.text[:300])
 
     def call(self, model, method, *args, **kw):
         answer = self.session.post('%s/web/dataset/call_kw/%s/%s' % (URL, model, method), json={
@@ -65,6 +69,45 @@ class Admin(object):
                     **values)
         uid = self.call('res.users', 'create', vals)
         return {'id': uid, 'login': login, 'password': password}
+
+
+def totp_code(secret, counter=None):
+    """RFC 6238 (SHA-1, 30 s, 6 digits), as authenticator apps compute it, at
+    time step ``counter`` (default: now)."""
+    counter = int(time.time() // 30) if counter is None else counter
+    digest = hmac.new(base64.b32decode(secret), struct.pack('>Q', counter), hashlib.sha1).digest()
+    offset = digest[-1] & 0x0F
+    return '%06d' % ((struct.unpack('>I', digest[offset:offset + 4])[0] & 0x7FFFFFFF) % 1000000)
+
+
+def enable_totp(user):
+    """Two-factor authentication for ``user``, enabled as the user does it in
+    Preferences: an identity check, auth_totp's wizard, a code of its new
+    secret. Returns the secret. Skips where auth_totp is not installed (before
+    14.0). The code it spends is the previous time step's, so that a login may
+    use the current step and the next one (a code opens one login only)."""
+    if SERIES < 14:
+        pytest.skip('no auth_totp before Odoo 14.0')
+    me = Admin(user['login'], user['password'])
+    try:
+        action = me.call('res.users', 'action_totp_enable_wizard', [me.uid])
+    except RuntimeError as e:
+        if 'action_totp_enable_wizard' in str(e) or 'has no attribute' in str(e):
+            pytest.skip('auth_totp is not installed on Odoo %s: %s' % (SERIES, e))
+        raise
+    if action.get('res_model') == 'res.users.identitycheck':  # the password again
+        check = action['res_id']
+        me.call('res.users.identitycheck', 'write', [check], {'password': user['password']})  # 14.0-18.0
+        action = me.call('res.users.identitycheck', 'run_check', [check],
+                         context={'password': user['password']})  # 19.0
+    assert action.get('res_model') == 'auth_totp.wizard', action
+    wizard = action['res_id']
+    secret = me.call('auth_totp.wizard', 'read', [wizard], ['secret'])[0]['secret'].replace(' ', '').upper()
+    code = totp_code(secret, int(time.time() // 30) - 1)
+    if 'code' in me.call('auth_totp.wizard', 'fields_get', [], attributes=['type']):  # 14.0-18.0
+        me.call('auth_totp.wizard', 'write', [wizard], {'code': code})
+    me.call('auth_totp.wizard', 'enable', [wizard], context={'code': code})  # 19.0 reads the context
+    return secret
 
 
 @pytest.fixture(scope='session')

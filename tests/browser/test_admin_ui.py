@@ -154,6 +154,7 @@ def logged_in(browser, rpc):
     context = browser.new_context(viewport={'width': 1366, 'height': 900})
     context.set_default_navigation_timeout(PAGE_TIMEOUT)
     context.set_default_timeout(ACTION_TIMEOUT)
+    context.add_init_script(SETTLE_PROBE)
     page = context.new_page()
     errors = watch(page)
     page.goto(URL + '/web/login', wait_until='domcontentloaded')
@@ -211,9 +212,53 @@ def is_refusal_report(text):
 
 # -- page helpers ------------------------------------------------------------------------
 
-def settle(page, seconds=0.5):
-    """Let the web client finish rendering (it has no "idle" signal common to every series)."""
-    time.sleep(seconds)
+# The web client has no "idle" signal common to every series: this probe,
+# injected into every page of the session, counts its requests in flight (XHR
+# and fetch; the bus's long poll excepted) and the changes to its DOM.
+SETTLE_PROBE = r"""(() => {
+    const probe = window.__jwtSettle = {pending: 0, mutations: 0, seen: -1, quiet: 0};
+    const longPoll = url => /longpolling|websocket|\/bus\//.test(String(url || ''));
+    const open = XMLHttpRequest.prototype.open, send = XMLHttpRequest.prototype.send;
+    XMLHttpRequest.prototype.open = function (method, url) {
+        this.jwtTracked = !longPoll(url);
+        return open.apply(this, arguments);
+    };
+    XMLHttpRequest.prototype.send = function () {
+        if (this.jwtTracked) {
+            probe.pending++;
+            this.addEventListener('loadend', () => { probe.pending--; }, {once: true});
+        }
+        return send.apply(this, arguments);
+    };
+    if (window.fetch) {
+        const fetch = window.fetch;
+        window.fetch = function (input) {
+            if (longPoll(typeof input === 'string' ? input : input && input.url)) {
+                return fetch.apply(this, arguments);
+            }
+            probe.pending++;
+            return fetch.apply(this, arguments).finally(() => { probe.pending--; });
+        };
+    }
+    new MutationObserver(() => { probe.mutations++; }).observe(
+        document, {childList: true, subtree: true, characterData: true, attributes: true});
+})();"""
+SETTLED = """() => {
+    const probe = window.__jwtSettle;
+    if (!probe) return document.readyState === 'complete';
+    if (probe.pending > 0 || probe.mutations !== probe.seen) {
+        probe.seen = probe.mutations;
+        probe.quiet = 0;
+        return false;
+    }
+    return ++probe.quiet >= 3;
+}"""
+
+
+def settle(page):
+    """Wait until the web client is idle: no request in flight, and its DOM
+    unchanged for three animation frames in a row."""
+    page.wait_for_function(SETTLED, polling='raf')
 
 
 def shot(page, name, series):
@@ -264,7 +309,7 @@ def choose(page, name, label):
         box.click()
         page.locator('.o_select_menu_item:visible').filter(
             has_text=re.compile(r'^\s*%s\s*$' % re.escape(label))).first.click()
-    settle(page, 0.3)
+    settle(page)
 
 
 def chosen(page, name):
@@ -282,7 +327,7 @@ def value_of(page, name):
 def modal_text(page):
     modal = page.locator(MODAL).last
     modal.wait_for()
-    settle(page, 0.3)
+    settle(page)
     return modal.locator('.modal-body').inner_text()
 
 
@@ -345,7 +390,7 @@ def click_confirmed(page, button, reloads=True):
             clicked += 1
             modal = page.locator('.modal-dialog[data-jwt-answered="%d"]' % clicked)
             modal.locator('.modal-footer button.btn-primary').first.click()
-            settle(page, 0.5)
+            settle(page)
             continue
         if state == 'none' and clicked and not reloads:
             settle(page)
@@ -399,7 +444,12 @@ def test_settings_search_finds_every_jwt_setting(page, rpc):
     search = page.locator(SETTINGS_SEARCH).first
     search.fill('JWT')
     search.press('End')
-    settle(page, 1.0)
+    # The search has run once every setting box still shown is about JWT
+    # (11.0-16.0 hide the others, 17.0+ do not render them).
+    page.wait_for_function('() => { const shown = [...document.querySelectorAll(".o_setting_box")]'
+                           '.filter(box => box.offsetParent); '
+                           'return shown.length > 0 && shown.every(box => /JWT/.test(box.textContent)); }')
+    settle(page)
     shot(page, 'search-jwt', rpc.series)
     hidden = [box for box in SETTING_BOXES if not page.locator(box_selector(box)).first.is_visible()]
     assert not hidden, 'searching "JWT" hides %s' % ', '.join(hidden)
@@ -613,7 +663,7 @@ def test_apps_search_finds_the_module_with_its_icon(page, rpc):
         shot(page, 'apps-not-found', rpc.series)
         raise AssertionError('searching "jwt" in Apps (default filter) does not find JWT Provider; '
                              'the default "Apps" filter lists only modules with "application": True')
-    settle(page, 1.0)
+    settle(page)
     shot(page, 'apps', rpc.series)
     icon = card.locator('img').first
     src = icon.get_attribute('src') or ''

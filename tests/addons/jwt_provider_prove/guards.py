@@ -15,13 +15,17 @@ import sys
 import jwt
 import jwt.api_jwt
 
+from odoo import SUPERUSER_ID, api
+
 from odoo.addons.jwt_provider import answers, compat, tools
+from odoo.addons.jwt_provider.exceptions import ServiceUnavailable
 from odoo.addons.jwt_provider.models import jwt_provider_login_attempt as attempt_module
 from odoo.addons.jwt_provider.models import jwt_provider_token as token_module
 from odoo.addons.jwt_provider.models.ir_http import IrHttp
 from odoo.addons.jwt_provider.models.jwt_provider_key import JwtProviderKey
 from odoo.addons.jwt_provider.models.jwt_provider_login_attempt import JwtProviderLoginAttempt
 from odoo.addons.jwt_provider.models.jwt_provider_token import JwtProviderToken
+from odoo.addons.jwt_provider.models.res_config_settings import ResConfigSettings
 from odoo.addons.jwt_provider.models.res_users import ResUsers
 
 Guard = collections.namedtuple('Guard', 'name guarantee tests since until')
@@ -90,6 +94,26 @@ def skipping_reason(owner, method, reason):
 
 def both(*undos):
     return lambda: [undo() for undo in undos]
+
+
+def decode_with_key(choose):
+    """PyJWT's ``decode_complete`` as the token model calls it, verifying with
+    ``choose(token, key, kwargs)`` instead of the configured key."""
+    original = jwt.api_jwt.decode_complete
+
+    def decode_complete(token, key=None, **kwargs):
+        return original(token, choose(token, key, kwargs), **kwargs)
+    return swap(jwt.api_jwt, 'decode_complete', decode_complete)
+
+
+def committed(change):
+    """``change(env)`` as superuser in a transaction of its own, committed at
+    once (the tests that follow run in other transactions, or over HTTP). The
+    ORM clears the registry's caches for what it changes (access rights)."""
+    from odoo.modules.registry import Registry
+    from odoo.tests.common import get_db_name
+    with Registry(get_db_name()).cursor() as cr:
+        return change(api.Environment(cr, SUPERUSER_ID, {}))
 
 
 # -- tokens: signature and claims ------------------------------------------------
@@ -185,6 +209,37 @@ def _crit_understood():
     return swap(token_module, '_header_acceptable', lambda header: True)
 
 
+@guard('key-hints', 'kid/jku/x5u/jwk headers are ignored: a key the token carries never verifies it',
+       ['test_token_validation.TestTokenValidation.test_key_hint_headers_ignored'])
+def _embedded_key_trusted():
+    """The one hint that carries a key (``jwk``) is honoured, as a naive
+    verifier would (kid/jku/x5u would need a key store or a fetch: nothing here has one)."""
+    def choose(token, key, kwargs):
+        header = jwt.get_unverified_header(token)
+        return jwt.PyJWK(header['jwk'], algorithm=header.get('alg')).key if isinstance(header.get('jwk'), dict) else key
+    return decode_with_key(choose)
+
+
+@guard('hs-rs-confusion', 'HS/RS confusion fails: an HS256 token whose secret is the RSA public key',
+       ['test_token_validation.TestTokenValidation.test_hs_rs_confusion'])
+def _public_key_as_hmac_secret():
+    """Everything that stops the attack, removed: the header picks the
+    algorithm, the public key is handed over as PEM text (not a key object),
+    and PyJWT's own refusal of a PEM as an HMAC secret is gone (as before
+    PyJWT 1.5.1, CVE-2017-11424)."""
+    from cryptography.hazmat.primitives import serialization
+    from jwt.algorithms import HMACAlgorithm
+    from jwt.utils import force_bytes
+
+    def choose(token, key, kwargs):
+        kwargs['algorithms'] = [jwt.get_unverified_header(token).get('alg')]
+        if hasattr(key, 'public_bytes'):
+            return key.public_bytes(serialization.Encoding.PEM,
+                                    serialization.PublicFormat.SubjectPublicKeyInfo).decode('ascii')
+        return key
+    return both(decode_with_key(choose), swap(HMACAlgorithm, 'prepare_key', lambda self, key: force_bytes(key)))
+
+
 @guard('token-size', 'Oversized tokens (> 4 KiB) answer 498',
        ['test_token_validation.TestTokenValidation.test_oversized_token'])
 def _any_size():
@@ -272,7 +327,34 @@ def _clean_up_in_one_transaction():
                             (query, params, batch_size, budget, False))
 
 
-# -- keys ---------------------------------------------------------------------------
+# -- keys and access rights ------------------------------------------------------
+@guard('settings-hide-secret', 'The settings never show the secret',
+       ['test_key_settings.TestKeySettings.test_settings_page_never_shows_the_secret'])
+def _settings_show_the_secret():
+    """As a ``config_parameter=`` field on the secret would."""
+    original = vars(ResConfigSettings)['get_values']
+
+    @api.model
+    def get_values(self):
+        values = original(self)
+        Key = self.env['jwt_provider.key']
+        values['jwt_new_secret'] = Key._raw_key(Key._algorithm())
+        return values
+    return swap(ResConfigSettings, 'get_values', get_values)
+
+
+@guard('token-table-rights', 'A normal user cannot read the token table (access rights: administrators only)',
+       ['test_key_settings.TestKeySettings.test_normal_user_cannot_read_or_write_the_key',
+        'blackbox:test_access.py::test_cannot_read_the_token_table'])
+def _token_table_for_everyone():
+    """An access row that names no group (every user may read), committed
+    for the tests that follow and deleted again; the ORM clears the cached rights."""
+    access_id = committed(lambda env: env['ir.model.access'].create({
+        'name': 'prove: everyone reads jwt_provider.token', 'perm_read': True,
+        'model_id': env.ref('jwt_provider.model_jwt_provider_token').id}).id)
+    return lambda: committed(lambda env: env['ir.model.access'].browse(access_id).unlink())
+
+
 @guard('short-keys', 'Empty or short keys are refused; no token is signed with one',
        ['test_key_settings.TestKeySettings.test_short_keys_refused'])
 def _any_key():
@@ -325,6 +407,33 @@ def _every_address_its_own():
     return swap(attempt_module, 'network', lambda address: address or '')
 
 
+def _reserve_changed(change):
+    original = vars(JwtProviderLoginAttempt)['_reserve']
+    return swap(JwtProviderLoginAttempt, '_reserve', lambda self, cr, keys, lockout:
+                change(original(self, cr, keys, lockout), cr, keys))
+
+
+@guard('parallel-wrong-bounded', 'Parallel wrong passwords check at most the limit (attempts in flight count)',
+       ['blackbox:test_concurrency.py::test_wrong_password_flood_checks_at_most_the_limit'])
+def _failures_only_counted():
+    """A naive count: only settled failures count, the attempts in flight are forgotten at once."""
+    def change(state, cr, keys):
+        if state[0] == 'reserved':
+            for key, _limit, _kind in keys:
+                cr.execute('UPDATE jwt_provider_login_attempt SET pending = GREATEST(pending - 1, 0) WHERE key = %s',
+                           [key])
+        return state
+    return _reserve_changed(change)
+
+
+@guard('parallel-right-not-refused', 'Parallel right passwords are never refused (attempts in flight wait, '
+       'they are no failures)',
+       ['blackbox:test_concurrency.py::test_parallel_correct_logins_are_never_refused'])
+def _in_flight_is_a_failure():
+    """Attempts in flight counted as failures: a login that would have to wait is locked out."""
+    return _reserve_changed(lambda state, cr, keys: ('locked', 1) if state[0] == 'busy' else state)
+
+
 @guard('signup-min-length', 'Sign-up refuses passwords shorter than the minimum with 400',
        ['test_login_rules.TestLoginRules.test_register_refuses_short_passwords'])
 def _any_password_length():
@@ -352,6 +461,13 @@ def _second_factor_ignored():
     return swap(compat, 'second_factor', lambda user: None)
 
 
+@guard('unsupported-second-factor', 'A second factor the API cannot check answers 403, never a token',
+       ['test_second_factor.TestSecondFactorHttp.test_a_second_factor_the_api_cannot_check_answers_403'], since=14)
+def _only_totp_is_a_second_factor():
+    original = compat.second_factor
+    return swap(compat, 'second_factor', lambda user: 'totp' if original(user) == 'totp' else None)
+
+
 @guard('password-less-hash', 'An account without a password pays for a hash like an unknown email '
        '(11.0 stores a hash of the empty password for it: nothing of ours to switch)',
        ['test_login_rules.TestLoginRules.test_an_account_without_password_pays_for_a_hash_like_an_unknown_one'],
@@ -367,6 +483,39 @@ def _totp_codes_reusable():
 
 
 # -- HTTP -----------------------------------------------------------------------------
+@guard('stateless', 'Verifying a token writes no session (no session file, no session cookie)',
+       ['blackbox:test_auth_jwt.py::test_token_requests_are_stateless'])
+def _token_requests_keep_a_session():
+    """The request's session is saved as Odoo saves any other: what keeps it
+    from being saved (the era hook, and 16.0+'s unsaveable session) is off."""
+    from odoo import http
+
+    from odoo.addons.jwt_provider.adapters import http_era
+    undos = [swap(http_era.IrHttp, '_jwt_era_stateless', classmethod(lambda cls: None))]
+    if hasattr(http, 'Dispatcher'):  # 16.0+: the adapter makes the token request's session unsaveable
+        original = http.Request._get_session_and_dbname
+
+        def get_session_and_dbname(self):
+            session, db = original(self)
+            session.can_save = True
+            return session, db
+        undos.append(swap(http.Request, '_get_session_and_dbname', get_session_and_dbname))
+    return both(*undos)
+
+
+@guard('outage-503', 'A database outage answers 503 + Retry-After, and the server recovers',
+       ['blackbox:test_faults.py::test_postgres_restart_under_load'])
+def _outage_is_a_bug():
+    """Lost connections and the 503 they map to answer as any unexpected error (500)."""
+    original = answers.error_answer
+
+    def error_answer(exception, log=True, path=None):
+        if isinstance(exception, answers.DATABASE_ERRORS + (ServiceUnavailable,)):
+            exception = RuntimeError('database unavailable')
+        return original(exception, log=log, path=path)
+    return swap_everywhere(original, error_answer)
+
+
 @guard('neighbours', "Another addon's routes, under /api/ too, answer exactly as without this addon",
        ['blackbox:test_neighbour.py'])
 def _every_route_is_ours():
