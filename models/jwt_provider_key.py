@@ -339,8 +339,8 @@ class JwtProviderKey(models.AbstractModel):
             raise UserError(_('The JWT key was refused: %s.') % e)
         try:  # the key signing until now is in the store, to keep verifying its tokens
             self._signing_key()
-        except KeyConfigError:
-            pass  # an unusable key signed nothing
+        except KeyConfigError as e:  # an unusable key signed nothing
+            _logger.info('The JWT key replaced was unusable: %s', e)
         ICP.set_param(PARAM % 'algorithm', algorithm)
         if secret is not None:
             ICP.set_param(PARAM % 'secret', secret)

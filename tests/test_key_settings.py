@@ -2,7 +2,6 @@
 import os
 
 import jwt
-
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 

@@ -1,6 +1,7 @@
 """Key ids, rotation and discovery over HTTP: the JWK Set (RFC 7517) and the
 authorization server metadata (RFC 8414), checked with PyJWT's own JWKS client
 (``jwt.PyJWKClient``), which we did not write, before and after a rotation."""
+import os
 import threading
 
 import jwt
@@ -130,3 +131,13 @@ def test_rotation_under_load_loses_no_request(admin, hmac_after):
     assert statuses and set(statuses) == {200}, {status: statuses.count(status) for status in set(statuses)}
     for token in tokens:  # the old keys' tokens and the new ones, on both servers
         assert me(token).status_code == 200 and me(token, WORKERS_URL).status_code == 200
+
+
+@pytest.mark.skipif(not (os.environ.get('JWT_TEST_REFERENCE_URL') and os.environ.get('JWT_TEST_MIXED_URL')),
+                    reason='run by dev/run_tests.py, with its servers')
+def test_answered_only_where_the_addon_is_installed():
+    """A database without the addon (the mixed server serves one, beside ours) answers
+    the discovery paths as Odoo alone does: 404."""
+    for url in (os.environ['JWT_TEST_REFERENCE_URL'], os.environ['JWT_TEST_MIXED_URL']):
+        for path in ('/.well-known/jwks.json', '/.well-known/oauth-authorization-server'):
+            assert requests.get(url + path, timeout=TIMEOUT).status_code == 404, url + path
