@@ -84,7 +84,7 @@ class ResConfigSettings(models.TransientModel):
             where = _('ODOO_JWT_KEY in the server environment') if env_key else _('the stored key')
             values['jwt_key_problem'] = _(
                 'Unusable signing key (%(where)s): %(problem)s.'
-                ' API logins and token checks answer 503 until it is fixed.'
+                ' API logins answer 503 until it is fixed; tokens already issued keep working.'
             ) % {'where': where, 'problem': e}
             return values
         except Exception as e:  # a key store of another addon (vault, KMS) failing
