@@ -611,9 +611,17 @@ def test_signing_keys_list_retires_a_key(page, rpc):
     assert old_kid in text and 'Signing' in text and 'Verify only' in text
     assert rpc.param('secret') not in text
     row = page.locator('.o_data_row').filter(has_text=old_kid).first
-    click_confirmed(page, row.locator('button[name=action_retire]').first, reloads=False)
-    page.wait_for_function('(kid) => [...document.querySelectorAll(".o_data_row")]'
-                           '.some(r => r.innerText.includes(kid) && r.innerText.includes("Retired"))', arg=old_kid)
+    # 11.0 draws a row's button as an icon titled with its string, and asks no confirmation in a list.
+    row.locator('button[name=action_retire], button[title="Retire now"]').first.click()
+    retired_or_asked = ('(kid) => [...document.querySelectorAll(".o_data_row")].some('
+                        'r => r.innerText.includes(kid) && r.innerText.includes("Retired")) ? "retired"'
+                        ' : ([...document.querySelectorAll(".modal-dialog")].some(e => e.offsetParent)'
+                        ' ? "asked" : null)')
+    if page.wait_for_function(retired_or_asked, arg=old_kid).json_value() == 'asked':
+        page.locator('.modal-dialog .modal-footer button.btn-primary').first.click()
+        page.wait_for_function('(kid) => [...document.querySelectorAll(".o_data_row")]'
+                               '.some(r => r.innerText.includes(kid) && r.innerText.includes("Retired"))', arg=old_kid)
+    settle(page)
     shot(page, 'signing-key-retired', rpc.series)
     assert me_status(before['token']) == 498
     assert me_status(after['token']) == 200
