@@ -184,3 +184,13 @@ def ensure_unique_index(model, column):
     ``_sql_constraints`` named it up to 18.0 (19.0 ignores those); for ``init()``."""
     model.env.cr.execute('CREATE UNIQUE INDEX IF NOT EXISTS "{table}_{column}_unique" ON "{table}" ("{column}")'
                          .format(table=model._table, column=column))
+
+
+def clear_cache(env):
+    """Forget the registry's ``ormcache`` values here and, through Odoo's cache
+    signaling, in the other workers (``clear_cache`` from 17.0, ``clear_caches`` before)."""
+    registry = env.registry
+    if hasattr(registry, 'clear_cache'):
+        registry.clear_cache()
+    else:
+        registry.clear_caches()

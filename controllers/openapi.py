@@ -361,6 +361,31 @@ PATHS = {
                     'content': {'text/html': {}}},
         },
     }},
+    '/.well-known/jwks.json': {'get': {
+        'operationId': 'jwks', 'tags': ['Service'], 'summary': 'The public keys that verify our tokens (RFC 7517)',
+        'description': 'The signing and verify-only RS256/ES256 keys, by `kid`; empty with an HMAC algorithm. '
+                       'Not in the envelope; cacheable (`Cache-Control: public, max-age=300`).',
+        'responses': {'200': {'description': 'A JWK Set.', 'content': {'application/json': {'schema': {
+            'type': 'object', 'required': ['keys'],
+            'properties': {'keys': {'type': 'array', 'items': {
+                'type': 'object', 'required': ['kty', 'kid', 'alg', 'use'],
+                'properties': {'kty': {'type': 'string', 'enum': ['RSA', 'EC']}, 'kid': {'type': 'string'},
+                               'alg': {'type': 'string', 'enum': ['RS256', 'ES256']},
+                               'use': {'type': 'string', 'const': 'sig'}}}}}}}}}},
+    }},
+    '/.well-known/oauth-authorization-server': {'get': {
+        'operationId': 'oauthMetadata', 'tags': ['Service'], 'summary': 'Authorization server metadata (RFC 8414)',
+        'description': '`issuer` is the `iss` of our tokens. Not in the envelope; cacheable.',
+        'responses': {'200': {'description': 'The metadata.', 'content': {'application/json': {'schema': {
+            'type': 'object',
+            'required': ['issuer', 'jwks_uri', 'token_endpoint', 'grant_types_supported', 'response_types_supported'],
+            'properties': dict(
+                {name: {'type': 'string'} for name in (
+                    'issuer', 'jwks_uri', 'token_endpoint', 'revocation_endpoint', 'introspection_endpoint')},
+                **{name: {'type': 'array', 'items': {'type': 'string'}} for name in (
+                    'grant_types_supported', 'response_types_supported', 'scopes_supported',
+                    'access_token_signing_alg_values_supported')})}}}}},
+    }},
     '/api/openapi.json': {'get': {
         'operationId': 'openapi', 'tags': ['Service'], 'summary': 'This document',
         'responses': {'200': {'description': 'The OpenAPI 3.1 document, built from the server\'s routes.',
@@ -387,8 +412,8 @@ DESCRIPTION = """\
 A token-based login API for Odoo (the `jwt_provider` addon).
 
 * Every answer is JSON in the envelope `{"data": ..., "success": bool, "message": str|null}`
-  with CORS headers (`Access-Control-Allow-Origin: *`), except this document, the docs page
-  and avatar images.
+  with CORS headers (`Access-Control-Allow-Origin: *`), except this document, the docs page,
+  avatar images and the discovery documents under `/.well-known/`.
 * Request bodies may be form-encoded or a JSON object.
 * Send the access token as `Authorization: Bearer <token>`. When an answer is 498, spend the
   refresh token on `POST /api/refresh` and retry once; when the refresh answers 498, log in again.

@@ -34,6 +34,14 @@ MODULES = 'jwt_provider,jwt_provider_example,rest_neighbour,other_second_factor'
 # The neighbour addon alone, without jwt_provider: how Odoo answers its routes.
 PLAIN_DB = TEST_DB + '_plain'
 NEIGHBOUR = 'rest_neighbour'
+# OCA's auth_jwt as published on PyPI (installed without its odoo requirement) and its demo
+# addon's auth='jwt_demo_keycloak' route, in a database of their own: a consumer of our JWKS
+# (tests/blackbox/test_interop.py). No wheels for 11.0-15.0, 17.0's demo addon or 19.0.
+OCA_DB = TEST_DB + '_oca'
+OCA_WHEELS = {
+    16: ['odoo-addon-auth_jwt==16.0.1.2.0.4', 'odoo-addon-auth_jwt_demo==16.0.1.1.1.1'],
+    18: ['odoo-addon-auth_jwt==18.0.1.0.2', 'odoo-addon-auth_jwt_demo==18.0.1.0.1'],
+}
 
 # ERROR lines Odoo logs on every start on this stack, unrelated to the addon.
 HARMLESS_ERRORS = (
@@ -362,6 +370,28 @@ def prepare_plain_db():
     return None
 
 
+def prepare_oca_db():
+    """OCA's auth_jwt installed in ``OCA_DB``: ``None``, or why not (the test skips then;
+    it fails on a reason that starts with ``failed``)."""
+    if MAJOR not in OCA_WHEELS:
+        return 'OCA publishes no auth_jwt and auth_jwt_demo wheels for %s' % SERIES
+    if SERIES in ENV.get('JWT_TEST_LIGHT_SERIES', '').split():
+        return 'a heavy test: skipped on JWT_TEST_LIGHT_SERIES'
+    log = os.path.join(LOG_DIR, 'oca-db.log')
+    with open(log, 'w') as f:
+        if subprocess.run([ENV['HARNESS_PY'], '-m', 'pip', 'install', '--no-deps', '-q'] + OCA_WHEELS[MAJOR],
+                          stdout=f, stderr=subprocess.STDOUT).returncode:
+            return 'failed to install OCA\'s auth_jwt wheels, see %s' % log
+    copy_template(OCA_DB)
+    returncode, timed_out = run_limited(
+        odoo_cmd('-i', 'auth_jwt,auth_jwt_demo', '--stop-after-init', '--max-cron-threads=0', '--workers=0',
+                 '--http-port=%d' % free_port(), '--logfile=' + log, '--log-level=warn', db=OCA_DB),
+        ODOO_TESTS_TIMEOUT, env=odoo_env())
+    if returncode or timed_out:
+        return 'failed to install auth_jwt in %s, see %s' % (OCA_DB, log)
+    return None
+
+
 def run_odoo_tests():
     """Install the addons with --test-enable in a fresh database; returns (passed, failed, skipped)."""
     log = os.path.join(LOG_DIR, 'odoo-tests.log')
@@ -454,6 +484,8 @@ def run_blackbox(extra_args):
         if os.path.exists(path):
             os.remove(path)
     plain_error = prepare_plain_db()
+    oca_skip = prepare_oca_db()
+    oca = None if oca_skip else Server('oca', '--workers=0', db=OCA_DB)  # with one database, no dbfilter needed
     threaded = Server('threaded', '--workers=0')
     workers = Server('workers', *workers_args())
     # Another addon's routes, served by Odoo alone (jwt_provider never imported),
@@ -464,7 +496,7 @@ def run_blackbox(extra_args):
     try:
         threaded.wait()
         workers.wait()
-        for server in (reference, mixed):
+        for server in (reference, mixed) + ((oca,) if oca else ()):
             server.wait(path='/web/login')
         junit = os.path.join(LOG_DIR, 'blackbox.xml')
         env = dict(ENV, JWT_TEST_URL=threaded.url, JWT_TEST_WORKERS_URL=workers.url, JWT_TEST_DB=TEST_DB,
@@ -474,7 +506,8 @@ def run_blackbox(extra_args):
                    JWT_TEST_REFERENCE_URL=reference.url, JWT_TEST_MIXED_URL=mixed.url,
                    JWT_TEST_MIXED_LOG=mixed.log, JWT_TEST_PLAIN_DB=PLAIN_DB,
                    JWT_TEST_PLAIN_DB_ERROR=plain_error or '', ODOO_JWT_BODY_TIMEOUT=BODY_TIMEOUT,
-                   JWT_TEST_FAULT_WINDOWS=FAULT_WINDOWS,
+                   JWT_TEST_FAULT_WINDOWS=FAULT_WINDOWS, JWT_TEST_OCA_URL=oca.url if oca else '',
+                   JWT_TEST_OCA_DB=OCA_DB, JWT_TEST_OCA_SKIP=oca_skip or '',
                    JWT_FUZZ_REPORT=os.path.join(LOG_DIR, 'fuzz-report.txt'))
         print('[tests] black-box HTTP tests against %s and %s (--workers 2)' % (threaded.url, workers.url),
               flush=True)
@@ -485,13 +518,13 @@ def run_blackbox(extra_args):
                                    BLACKBOX_TIMEOUT, env=env, cwd=ROOT)
         browser = run_browser_tests(env, threaded.url)
     finally:
-        for server in (threaded, workers, reference, mixed):
+        for server in (threaded, workers, reference, mixed) + ((oca,) if oca else ()):
             server.stop()
     tests, failures, skipped = junit_counts(junit)
     extra = 0
     odoo_own = odoo_own_errors(reference.log)  # the reference itself runs no code of ours
     for name, server in (('the threaded server', threaded), ('the --workers 2 server', workers),
-                         ('the mixed server', mixed)):
+                         ('the mixed server', mixed)) + ((('the auth_jwt server', oca),) if oca else ()):
         # The browser tests use the threaded server: its log alone may hold tolerated records.
         window = BROWSER_WINDOW if server is threaded else None
         extra += report_log_errors(name, server.log, odoo_own, window)

@@ -1,4 +1,5 @@
 from . import jwt_provider_key
+from . import jwt_provider_signing_key
 from . import jwt_provider_token
 from . import jwt_provider_session
 from . import jwt_provider_login_attempt

@@ -24,6 +24,7 @@ REVOKED_REASONS = [
     ('password', 'Password changed'),
     ('archived', 'User archived'),
     ('key_rotated', 'Signing key changed'),
+    ('key_retired', 'Signing key retired'),
     ('admin', 'Revoked by an administrator'),
     ('second_factor', 'Two-factor authentication changed'),
 ]

@@ -5,11 +5,11 @@ holds nothing that can be replayed. Every ``jti`` is random, refreshed tokens'
 too: the signing key and an old refresh token do not tell the later tokens of
 a login. The pair a refresh issued is kept for the grace window only, encrypted
 with a key derived from the spent refresh token's own ``jti`` (which is not
-stored): only the holder of that refresh token can read it back. Each row
-records a fingerprint of the key that signed it (``jwt_provider.key._fingerprint``):
-a token whose key is no longer the effective one is refused, and its row is
-revoked for good when the key changes. Verification is a signature and claims
-check plus one indexed query; it never hashes a password or opens a session.
+stored): only the holder of that refresh token can read it back. Each token
+names its key in its header (``kid``) and its row records it (``key_fp``):
+verification picks the key by kid from the key store (``jwt_provider.signing.key``,
+cached), and a retired key's rows are revoked. Verification is a signature and
+claims check plus one indexed query; it never hashes a password or opens a session.
 """
 import base64
 import datetime
@@ -81,7 +81,7 @@ def _is_int(value):
 # presence). Named, so that a refusal says which rule refused, and so that
 # `make prove` can switch exactly one off (tests/addons/jwt_provider_prove).
 CLAIM_RULES = (
-    ('iss', lambda claims, ctx: claims.get('iss') == ctx['issuer']),
+    ('iss', lambda claims, ctx: isinstance(claims.get('iss'), str) and claims['iss'] in ctx['issuers']),
     ('typ', lambda claims, ctx: claims.get('typ') == ctx['type']),
     ('sub', lambda claims, ctx: isinstance(claims.get('sub'), str) and claims['sub'].isdigit()),
     ('jti', lambda claims, ctx: isinstance(claims.get('jti'), str) and len(claims['jti']) <= 64),
@@ -110,8 +110,8 @@ class JwtProviderToken(models.Model):
     issued_at = fields.Datetime(required=True, readonly=True)
     expires_at = fields.Datetime(required=True, readonly=True)
     last_used = fields.Datetime(readonly=True)
-    key_fp = fields.Char(string='Key fingerprint', readonly=True, groups='base.group_system',
-                         help='Fingerprint of the key that signed the token (never the key).')
+    key_fp = fields.Char(string='Key id', readonly=True, groups='base.group_system',
+                         help='The kid of the key that signed the token (never the key).')
     grace_pair = fields.Text(string='Sealed retry pair', readonly=True, groups='base.group_system', copy=False,
                              help='A spent refresh token: the pair it got, encrypted with a key only its '
                                   'holder has, kept for the refresh grace window.')
@@ -124,6 +124,7 @@ class JwtProviderToken(models.Model):
         ('password', 'Password changed'),
         ('archived', 'User archived'),
         ('key_rotated', 'Signing key changed'),
+        ('key_retired', 'Signing key retired'),
         ('admin', 'Revoked by an administrator'),
         ('second_factor', 'Two-factor authentication changed'),
     ], readonly=True)
@@ -134,9 +135,9 @@ class JwtProviderToken(models.Model):
         self.env.cr.execute('CREATE INDEX IF NOT EXISTS jwt_provider_token_grace_pair_idx'
                             ' ON jwt_provider_token (id) WHERE grace_pair IS NOT NULL')
         # Rows issued before fingerprints existed were signed by the key in effect now, or fail
-        # their signature check anyway.
+        # their signature check anyway; jwt_provider.signing.key._ensure_keyring gives them its kid.
         try:
-            fingerprint = self.env['jwt_provider.key']._fingerprint()
+            fingerprint = self.env['jwt_provider.key']._legacy_fingerprint()
         except KeyConfigError:
             return
         self.env.cr.execute('UPDATE jwt_provider_token SET key_fp = %s WHERE key_fp IS NULL', [fingerprint])
@@ -146,28 +147,18 @@ class JwtProviderToken(models.Model):
         (``ODOO_JWT_KEY`` set, removed or replaced) revokes the tokens of the others now."""
         res = super(JwtProviderToken, self)._register_hook()
         cr = self.env.cr
-        cr.execute("SELECT to_regclass('jwt_provider_token') IS NOT NULL")
+        cr.execute("SELECT to_regclass('jwt_provider_token') IS NOT NULL"
+                   " AND to_regclass('jwt_provider_signing_key') IS NOT NULL")
         if not cr.fetchone()[0]:
             return res
         try:
             with cr.savepoint():
-                self._sync_key(self.env['jwt_provider.key']._fingerprint())
+                self.env['jwt_provider.key']._signing_key()
         except KeyConfigError as e:  # nothing is issued or accepted until there is a usable key
             _logger.info('Key fingerprint check skipped at start-up: %s', e)
         except psycopg2.Error as e:  # another worker starting at the same time does it
             _logger.info('Key fingerprint check skipped at start-up: %s', e.pgcode)
         return res
-
-    @api.model
-    def _sync_key(self, fingerprint):
-        """When the effective key is no longer the one recorded, revoke for good the
-        tokens signed by any other key (they are refused already: their fingerprint
-        differs), so that the old key coming back does not revive them."""
-        ICP = self.env['ir.config_parameter'].sudo()
-        if ICP.get_param('jwt_provider.key_fingerprint') != fingerprint:
-            self._revoke_where('key_fp IS DISTINCT FROM %s', [fingerprint], 'key_rotated')
-            ICP.set_param('jwt_provider.key_fingerprint', fingerprint)
-        return fingerprint
 
     # -- issuing -----------------------------------------------------------
     @api.model
@@ -193,8 +184,7 @@ class JwtProviderToken(models.Model):
         lifetime = Key._param('%s_lifetime' % token_type)
         new_login = not family and token_type != 'mfa'
         family = family or secrets.token_urlsafe(16)
-        algorithm, signing_key, _verify = Key._signing_keys()
-        fingerprint = self._sync_key(Key._fingerprint())
+        algorithm, signing_key, kid = Key._signing_key()
         jti = secrets.token_urlsafe(24)
         now = now or _utcnow()
         expires = now + datetime.timedelta(seconds=lifetime)
@@ -209,13 +199,13 @@ class JwtProviderToken(models.Model):
             'exp': expires,
             'jti': jti,
         }
-        token = jwt.encode(claims, signing_key, algorithm=algorithm)
+        token = jwt.encode(claims, signing_key, algorithm=algorithm, headers={'kid': kid})
         self.sudo().create({
             'user_id': user.id,
             'jti_hash': _digest(jti),
             'token_type': token_type,
             'family': family,
-            'key_fp': fingerprint,
+            'key_fp': kid,
             'issued_at': compat.datetime_value(now),
             'expires_at': compat.datetime_value(expires),
         })
@@ -226,23 +216,34 @@ class JwtProviderToken(models.Model):
     # -- verifying ---------------------------------------------------------
     @api.model
     def _decode(self, token, token_type):
-        """Verified claims of ``token``; raises ``InvalidToken`` (or ``KeyConfigError``).
+        """Verified claims of ``token``; raises ``InvalidToken`` (or ``KeyConfigError``)."""
+        return self._verify(token, token_type)[0]
 
-        RFC 8725: the algorithm is the configured one, never the header's; the
-        header's key hints are ignored and ``crit`` is refused; every claim we
-        rely on is required, and the lifetime cannot exceed the configured one.
+    @api.model
+    def _verify(self, token, token_type):
+        """``(claims, kid)`` of a verified ``token``; raises ``InvalidToken`` (or ``KeyConfigError``).
+
+        RFC 8725: the key and its algorithm come from the key store by the
+        header's ``kid`` (an unknown or retired kid is refused), never the
+        header's algorithm or other key hints; ``crit`` is refused; every claim
+        we rely on is required, and the lifetime cannot exceed the configured one.
         """
         if not isinstance(token, str) or not token or len(token) > MAX_TOKEN_LENGTH:
             raise InvalidToken('missing or oversized')
         if not is_canonical_jws(token):  # one token, one spelling
             raise InvalidToken('not canonical base64url')
         Key = self.env['jwt_provider.key']
-        algorithm, _sign, verifying_key = Key._signing_keys()
+        try:
+            header = jwt.get_unverified_header(token)
+        except Exception as e:
+            raise InvalidToken(type(e).__name__)
+        algorithm, verifying_key, kid = Key._verification_key(header.get('kid'))
+        issuers = Key._accepted_issuers(header.get('kid'))
         leeway = Key._param('leeway')
         try:
             decoded = jwt.api_jwt.decode_complete(
                 token, verifying_key, algorithms=[algorithm],
-                audience=Key._audience(), issuer=Key._issuer(), leeway=leeway,
+                audience=Key._audience(), issuer=issuers[0] if len(issuers) == 1 else None, leeway=leeway,
                 options={'require': list(REQUIRED_CLAIMS)})
         except Exception as e:  # PyJWT errors, but also RecursionError, TypeError...
             raise InvalidToken(type(e).__name__)
@@ -250,23 +251,23 @@ class JwtProviderToken(models.Model):
             raise InvalidToken('crit header')
         claims = decoded['payload']
         context = {
-            'issuer': Key._issuer(), 'type': token_type, 'leeway': leeway,
+            'issuers': issuers, 'type': token_type, 'leeway': leeway,
             'lifetime': Key._param('%s_lifetime' % token_type),
             'now': _utcnow().replace(tzinfo=datetime.timezone.utc).timestamp(),
         }
         broken = [name for name, rule in CLAIM_RULES if not rule(claims, context)]
         if broken:
             raise InvalidToken('claims: %s' % ', '.join(broken))
-        return claims
+        return claims, kid
 
     @api.model
     def _lookup(self, token):
         """``(token_id, user_id, last_used)`` of a valid access token; raises ``InvalidToken``.
 
-        One indexed query checks revocation, the signing key's fingerprint and
-        that the user is still active.
+        One indexed query checks revocation, the signing key's id and that the
+        user is still active.
         """
-        claims = self._decode(token, 'access')
+        claims, kid = self._verify(token, 'access')
         compat.flush(self.env)
         cr = self.env.cr
         cr.execute("""
@@ -274,7 +275,7 @@ class JwtProviderToken(models.Model):
               FROM jwt_provider_token t JOIN res_users u ON u.id = t.user_id
              WHERE t.jti_hash = %s AND t.token_type = 'access' AND t.revoked IS NOT TRUE AND u.active
                AND t.key_fp = %s
-        """, [_digest(claims['jti']), self.env['jwt_provider.key']._fingerprint()])
+        """, [_digest(claims['jti']), kid])
         row = cr.fetchone()
         if not row or str(row[1]) != claims['sub']:
             raise InvalidToken('unknown, revoked or inactive')
@@ -306,14 +307,14 @@ class JwtProviderToken(models.Model):
         token later revokes its whole family: either the client or an
         attacker holds a stolen copy.
         """
-        claims = self._decode(refresh_token, 'refresh')
+        claims, kid = self._verify(refresh_token, 'refresh')
         compat.flush(self.env)
         query = """
             SELECT t.id, t.user_id, t.revoked, t.revoked_reason, t.family, t.revoked_at, t.grace_pair
               FROM jwt_provider_token t JOIN res_users u ON u.id = t.user_id
              WHERE t.jti_hash = %s AND t.token_type = 'refresh' AND u.active AND t.key_fp = %s
         """
-        params = [_digest(claims['jti']), self.env['jwt_provider.key']._fingerprint()]
+        params = [_digest(claims['jti']), kid]
         cr = self.env.cr
         cr.execute(query, params)
         row = cr.fetchone()
@@ -364,10 +365,9 @@ class JwtProviderToken(models.Model):
     @api.model
     def _ticket_user(self, ticket):
         """The user of a valid, unused two-factor ticket; raises ``InvalidToken``."""
-        claims = self._decode(ticket, 'mfa')
+        claims, kid = self._verify(ticket, 'mfa')
         token = self.sudo().search([('jti_hash', '=', _digest(claims['jti'])), ('token_type', '=', 'mfa'),
-                                    ('revoked', '=', False),
-                                    ('key_fp', '=', self.env['jwt_provider.key']._fingerprint())], limit=1)
+                                    ('revoked', '=', False), ('key_fp', '=', kid)], limit=1)
         if not token or str(token.user_id.id) != claims['sub'] or not token.user_id.active:
             raise InvalidToken('unknown or used ticket')
         return token.user_id
@@ -385,9 +385,8 @@ class JwtProviderToken(models.Model):
     @api.model
     def _logout(self, token, everywhere=False):
         """Revoke the login ``token`` belongs to (access and refresh), or all of its user's."""
-        claims = self._decode(token, 'access')
-        token_row = self.sudo().search([('jti_hash', '=', _digest(claims['jti'])),
-                                        ('key_fp', '=', self.env['jwt_provider.key']._fingerprint())], limit=1)
+        claims, kid = self._verify(token, 'access')
+        token_row = self.sudo().search([('jti_hash', '=', _digest(claims['jti'])), ('key_fp', '=', kid)], limit=1)
         if not token_row:
             raise InvalidToken('unknown token')
         if everywhere:
@@ -467,6 +466,7 @@ class JwtProviderToken(models.Model):
         and asks for another run. Returns what it removed and whether it finished.
         """
         budget = time_budget if isinstance(time_budget, Budget) else Budget(time_budget)
+        self.env['jwt_provider.signing.key']._retire_due()  # keys whose last token has expired
         cr = self.env.cr
         now = _utcnow()
         cutoff = now - REVOKED_KEPT

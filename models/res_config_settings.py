@@ -84,7 +84,7 @@ class ResConfigSettings(models.TransientModel):
             where = _('ODOO_JWT_KEY in the server environment') if env_key else _('the stored key')
             values['jwt_key_problem'] = _(
                 'Unusable signing key (%(where)s): %(problem)s.'
-                ' API logins and token checks answer 503 until it is fixed.'
+                ' API logins answer 503 until it is fixed; tokens already issued keep working.'
             ) % {'where': where, 'problem': e}
             return values
         except Exception as e:  # a key store of another addon (vault, KMS) failing
@@ -164,7 +164,9 @@ class ResConfigSettings(models.TransientModel):
         return res
 
     def action_jwt_generate_key(self):
-        """Button: a new random HMAC secret; every token issued so far stops working.
+        """Button *Rotate key*: a new random key of the selected algorithm signs from now
+        on; the previous one keeps verifying its tokens until they expire (nobody is
+        signed out), then retires on its own.
 
         The web client saves the form before calling a button, so the record
         holds what the administrator changed on the page: those changes are
@@ -174,13 +176,7 @@ class ResConfigSettings(models.TransientModel):
         self._jwt_check_access()
         self._jwt_numeric_values()  # refuse bad values before the key changes
         algorithm = self.jwt_algorithm or self.env['jwt_provider.key']._param('algorithm')
-        if algorithm in ASYMMETRIC:
-            raise UserError(_('Generate new key makes HMAC secrets; %s needs a PEM private key.') % algorithm)
-        Key = self.env['jwt_provider.key']
-        if algorithm != Key._param('algorithm'):
-            Key._set_key(algorithm=algorithm, secret=Key._new_secret())
-        else:
-            Key._rotate_secret()
-        self.write({'jwt_new_secret': False, 'jwt_new_private_key': False})
+        self.env['jwt_provider.key']._rotate(algorithm)
+        self.write({'jwt_new_secret': False, 'jwt_new_private_key': False, 'jwt_algorithm': algorithm})
         self.execute()
         return {'type': 'ir.actions.client', 'tag': 'reload'}

@@ -51,6 +51,7 @@ class JwtCase(TransactionCase):
         self.ICP = self.env['ir.config_parameter'].sudo()
         self.ICP.set_param('jwt_provider.secret', 'k' * 64)
         self.ICP.set_param('jwt_provider.algorithm', 'HS256')
+        self.Key._signing_key()  # the key set above signs (a key written to the settings directly)
         self.user = self.env['res.users'].create({
             'name': 'Token Tester', 'login': 'tester@example.com', 'email': 'tester@example.com',
             'password': 'correct horse battery',
@@ -71,6 +72,7 @@ class JwtCase(TransactionCase):
         in the token table unless ``register`` is false, so only the claim under
         test can make it fail."""
         claims = self.claims(**override)
+        headers = dict({'kid': self.Key._kid()}, **(headers or {}))  # the key in effect's id
         token = jwt.encode(claims, key or 'k' * 64, algorithm=algorithm, headers=headers)
         if register and 'jti' in claims and isinstance(claims['jti'], str):
             from ..models.jwt_provider_token import _digest

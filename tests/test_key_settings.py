@@ -1,6 +1,7 @@
 """Key and algorithm settings: fail closed, administrators only, environment first."""
 import os
 
+import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
@@ -55,12 +56,15 @@ class TestKeySettings(JwtCase):
             self.Key._set_key(algorithm='RS256', private_key=pem(ec.generate_private_key(ec.SECP256R1())))
 
     def test_environment_overrides_settings(self):
+        """The environment key is a key like the others: it signs from now on, the
+        stored key's tokens keep working until they expire."""
         token = self.Token._issue(self.user, 'access')
         os.environ['ODOO_JWT_KEY'] = 'e' * 64
         os.environ['ODOO_JWT_ALGORITHM'] = 'HS512'
         try:
-            self.assertInvalid(token)
             self.assertValid(self.Token._issue(self.user, 'access'))
+            self.assertValid(token)
+            self.assertEqual(self.Key._source(), 'environment')
             os.environ['ODOO_JWT_KEY'] = 'short'
             with self.assertRaises(KeyConfigError):
                 self.Token._issue(self.user, 'access')
@@ -88,16 +92,22 @@ class TestKeySettings(JwtCase):
             os.environ.pop('ODOO_JWT_KEY', None)
 
     def test_a_key_change_noticed_at_start_up_is_for_good(self):
-        """The key changed while the server was down and nothing was issued with
-        the other one: the start-up check revokes its tokens all the same."""
-        token = self.Token._issue(self.user, 'access')
+        """The environment key went away while the server was down and nothing was
+        issued since: the start-up check retires it all the same, for good."""
         os.environ['ODOO_JWT_KEY'] = 'e' * 64
         try:
             self.Token._register_hook()  # a server started with the environment key
+            token = self.Token._issue(self.user, 'access')
         finally:
             del os.environ['ODOO_JWT_KEY']
-        self.Token._register_hook()  # and restarted without it
+        self.Token._register_hook()  # restarted without it
         self.assertInvalid(token)
+        os.environ['ODOO_JWT_KEY'] = 'e' * 64
+        try:
+            self.Token._register_hook()  # and with it again
+            self.assertInvalid(token)
+        finally:
+            del os.environ['ODOO_JWT_KEY']
 
     def test_a_row_of_another_key_is_refused(self):
         """A genuine signature is not enough: the row must say the current key signed it."""
@@ -109,7 +119,7 @@ class TestKeySettings(JwtCase):
         compat.invalidate(self.env)
         self.assertInvalid(token)
         self.env.cr.execute("SELECT key_fp FROM jwt_provider_token")
-        self.assertTrue(all(len(fp or '') <= 16 for fp, in self.env.cr.fetchall()))
+        self.assertTrue(all(len(fp or '') <= 43 for fp, in self.env.cr.fetchall()))  # a kid
 
     def test_settings_page_never_shows_the_secret(self):
         settings = self.env['res.config.settings'].create({})
@@ -126,9 +136,11 @@ class TestKeySettings(JwtCase):
         self.assertEqual(self.Key._param('access_lifetime'), 900)
         token = self.Token._issue(self.user, 'access')
         settings = self.env['res.config.settings'].create({})
-        settings.action_jwt_generate_key()
+        settings.action_jwt_generate_key()  # Rotate key: nobody is signed out
         self.assertNotEqual(self.ICP.get_param('jwt_provider.secret'), 'n' * 48)
-        self.assertInvalid(token)
+        self.assertValid(token)
+        self.assertNotEqual(jwt.get_unverified_header(self.Token._issue(self.user, 'access'))['kid'],
+                            jwt.get_unverified_header(token)['kid'])
 
     # -- the page: units, validation, a truthful key status -----------------------
     def settings(self, **values):
@@ -249,8 +261,9 @@ class TestKeySettings(JwtCase):
         self.assertEqual(self.Key._param('algorithm'), 'HS512')
         self.assertGreaterEqual(len(self.ICP.get_param('jwt_provider.secret')), 64)
         self.assertValid(self.Token._issue(self.user, 'access'))
-        with self.assertRaises(UserError):
-            self.settings(jwt_algorithm='RS256').action_jwt_generate_key()
+        self.settings(jwt_algorithm='RS256').action_jwt_generate_key()  # Rotate key makes an RSA key too
+        self.assertIn('BEGIN PUBLIC KEY', self.Key._public_key_pem())
+        self.assertValid(self.Token._issue(self.user, 'access'))
 
     def test_settings_refuse_short_secret(self):
         settings = self.env['res.config.settings'].create({'jwt_algorithm': 'HS256', 'jwt_new_secret': 'short'})

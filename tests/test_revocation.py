@@ -130,8 +130,13 @@ class TestRevocation(JwtCase):
         self.assertInvalid(token)
 
     def test_key_rotation(self):
+        """Rotation signs nobody out; retiring the previous key does."""
         other_user_token = self.Token._issue(self.env.ref('base.user_root'), 'access')
+        old_kid = self.Key._kid()
         self.Key._rotate_secret()
+        self.assertValid(self.pair['token'])
+        self.assertValid(self.Token._issue(self.user, 'access'))
+        self.env['jwt_provider.signing.key'].search([('kid', '=', old_kid)]).action_retire()
         self.assertInvalid(self.pair['token'])
         self.assertInvalid(other_user_token)
         self.assertValid(self.Token._issue(self.user, 'access'))

@@ -102,7 +102,10 @@ class TestSessions(JwtCase):
         self.Token._logout(pair['token'])
         self.assertEqual((self.sessions().state, self.sessions().revoked_reason), ('revoked', 'logout'))
         self.Token._issue_pair(self.user)
+        old_kid = self.Key._kid()
         self.Key._rotate_secret()
+        self.assertIn('active', self.sessions().mapped('state'))  # a rotation signs nobody out
+        self.env['jwt_provider.signing.key'].search([('kid', '=', old_kid)]).action_retire()
         self.assertEqual(set(self.sessions().mapped('state')), {'revoked'})
 
     def test_only_administrators_revoke(self):

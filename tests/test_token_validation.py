@@ -127,8 +127,14 @@ class TestTokenValidation(JwtCase):
     def test_crit_header_refused(self):
         self.assertInvalid(self.craft(headers={'crit': ['exp']}))
 
+    def test_unknown_kid_refused(self):
+        """The kid picks the key: a kid the key store does not know is refused, even
+        on a token the key in effect signed."""
+        for kid in ('../../etc/passwd', 'x' * 43, ''):
+            self.assertInvalid(self.craft(headers={'kid': kid}))
+
     def test_key_hint_headers_ignored(self):
-        for headers in ({'kid': '../../etc/passwd'}, {'jku': 'http://attacker/jwks'},
+        for headers in ({'jku': 'http://attacker/jwks'},
                         {'x5u': 'http://attacker/cert'}, {'jwk': {'kty': 'oct', 'k': b64(b'x' * 64)}}):
             self.assertValid(self.craft(headers=headers))
             self.assertInvalid(self.craft(key='x' * 64, headers=headers))

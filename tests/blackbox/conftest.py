@@ -178,12 +178,13 @@ def assert_envelope(answer, status, success=None):
 
 
 # The long, timing-driven modules (generated fuzz slice, bursts, a PostgreSQL
-# restart, the Node/Python clients) exercise the HTTP adapters, of which there
-# are two (11.0-15.0, 16.0-19.0). `make test-all` names in JWT_TEST_LIGHT_SERIES the
+# restart, the Node/Python clients, the interoperability tests with jose and
+# OCA's auth_jwt) exercise the HTTP adapters, of which there are two
+# (11.0-15.0, 16.0-19.0). `make test-all` names in JWT_TEST_LIGHT_SERIES the
 # series between each era's first and last, where they are skipped to keep CI
 # within its time; `make test` on any one series runs everything. Schemathesis'
 # fixed-seed slice (about 20 s) runs on every series.
-HEAVY_MODULES = ('test_concurrency', 'test_faults', 'test_fuzz', 'test_clients')
+HEAVY_MODULES = ('test_concurrency', 'test_faults', 'test_fuzz', 'test_clients', 'test_interop')
 LIGHT_SERIES = os.environ.get('JWT_TEST_LIGHT_SERIES', '').split()
 
 

@@ -21,6 +21,7 @@ The module is skipped when ``/usr/bin/chromium`` (``JWT_TEST_CHROMIUM``) or
 the ``playwright`` package is missing. Odoo 11.0 to 19.0; what differs between
 series (selectors, the save dialog of 13.0+) is in the helpers below.
 """
+import base64
 import json
 import os
 import re
@@ -497,7 +498,7 @@ def test_generate_key_keeps_unsaved_edits(page, rpc):
     assert value_of(page, 'jwt_refresh_lifetime_value') == '45'
     new_secret = rpc.call('ir.config_parameter', 'get_param', 'jwt_provider.secret')
     assert new_secret and new_secret != old_secret and len(new_secret) >= 64
-    assert me_status(before['token']) == 498, 'a token of the old key still works'
+    assert me_status(before['token']) == 200, 'Rotate key signed a user out'
     assert me_status(api_login(user, 'GenerateKeyTest/1.0')['token']) == 200
 
 
@@ -642,6 +643,38 @@ def test_api_tokens_tab_revokes_one_login_then_all(page, rpc):
     assert me_status(desk['token']) == 498
     assert refresh(desk['refresh_token']).status_code == 498
     assert session_rows(page).locator(ROW_REVOKE).locator('visible=true').count() == 0
+
+
+def test_signing_keys_list_retires_a_key(page, rpc):
+    """Settings > JWT > Signing keys: the keys (kid, algorithm, state), never their
+    material; *Retire now* on the previous key signs its tokens out at once."""
+    user = rpc.new_user()
+    before = api_login(user, 'KeyListTest/1.0')
+    rpc.call('res.config.settings', 'action_jwt_generate_key', [rpc.call('res.config.settings', 'create', {})])
+    after = api_login(user, 'KeyListTest/1.0')
+    assert me_status(before['token']) == 200, 'Rotate key signed a user out'
+    header = before['token'].split('.')[0]
+    old_kid = json.loads(base64.urlsafe_b64decode(header + '=' * (-len(header) % 4)))['kid']
+    open_web(page, 'action=jwt_provider.action_jwt_signing_keys', '.o_list_view, .o_list_renderer')
+    shot(page, 'signing-keys', rpc.series)
+    text = page.locator('.o_list_view, .o_list_renderer').first.inner_text()
+    assert old_kid in text and 'Signing' in text and 'Verify only' in text
+    assert rpc.param('secret') not in text
+    row = page.locator('.o_data_row').filter(has_text=old_kid).first
+    # 11.0 draws a row's button as an icon titled with its string, and asks no confirmation in a list.
+    row.locator('button[name=action_retire], button[title="Retire now"]').first.click()
+    retired_or_asked = ('(kid) => [...document.querySelectorAll(".o_data_row")].some('
+                        'r => r.innerText.includes(kid) && r.innerText.includes("Retired")) ? "retired"'
+                        ' : ([...document.querySelectorAll(".modal-dialog")].some(e => e.offsetParent)'
+                        ' ? "asked" : null)')
+    if page.wait_for_function(retired_or_asked, arg=old_kid).json_value() == 'asked':
+        page.locator('.modal-dialog .modal-footer button.btn-primary').first.click()
+        page.wait_for_function('(kid) => [...document.querySelectorAll(".o_data_row")]'
+                               '.some(r => r.innerText.includes(kid) && r.innerText.includes("Retired"))', arg=old_kid)
+    settle(page)
+    shot(page, 'signing-key-retired', rpc.series)
+    assert me_status(before['token']) == 498
+    assert me_status(after['token']) == 200
 
 
 # -- Apps ------------------------------------------------------------------------------------
