@@ -18,7 +18,10 @@ are compared run in short interleaved cells (BENCH_CELL seconds each, one
 route after the other, BENCH_ROUNDS times; logins get long enough a cell for
 each connection to finish four, at least twice as long):
 each ratio is the median of the ratios of one round, taken under the same
-load. It prints the median requests/s, p50/p99 latency and those ratios,
+load. Each cell also counts the CPU time the server and its PostgreSQL spent
+(their processes' /proc counters) per request: the same ratios by CPU cost
+hold whatever else the machine runs. It prints the median requests/s, p50/p99
+latency, CPU ms per request and those ratios,
 then the cost of refusing a login and the SQL queries of one request of
 each kind, from a --log-level=debug_sql server.
 
@@ -187,21 +190,82 @@ def wrk(url, method, path, headers, body, connections, duration):
     for name, value in headers.items():
         script.write('wrk.headers[%s] = %s\n' % (json.dumps(name), json.dumps(value)))
     script.close()
-    out = subprocess.run(['wrk', '-t', str(min(connections, 2)), '-c', str(connections), '-d', '%gs' % duration,
+    out = subprocess.run(['wrk', '-t', str(min(connections, 2)), '-c', str(connections),
+                          '-d', '%ds' % max(1, round(duration)),
                           '--timeout', '30s', '--latency', '-s', script.name, url + path],
                          stdout=subprocess.PIPE, universal_newlines=True).stdout
     os.unlink(script.name)
-    rps = float(re.search(r'Requests/sec:\s+([\d.]+)', out).group(1))
+    found = re.search(r'Requests/sec:\s+([\d.]+)', out)
+    if not found:
+        raise RuntimeError('wrk said:\n' + out)
+    rps = float(found.group(1))
+    requests = int(re.search(r'(\d+) requests in', out).group(1))
     errors = re.search(r'Non-2xx or 3xx responses: (\d+)', out)
     failed = re.search(r'Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)', out)
     lat = {p: to_ms(v) for p, v in re.findall(r'^\s+(50|99)%\s+(\S+)', out, re.M)}
     return rps, lat.get('50'), lat.get('99'), (int(errors.group(1)) if errors else 0) + (
-        sum(int(n) for n in failed.groups()) if failed else 0)
+        sum(int(n) for n in failed.groups()) if failed else 0), requests
 
 
 def to_ms(value):
     number, unit = re.match(r'([\d.]+)(\w+)', value).groups()
     return float(number) * {'us': 0.001, 'ms': 1, 's': 1000, 'm': 60000}[unit]
+
+
+TICKS = os.sysconf('SC_CLK_TCK')
+
+
+def _proc_stats():
+    """``{pid: (ppid, own cpu ticks, reaped children's ticks)}`` of every process."""
+    stats = {}
+    for pid in os.listdir('/proc'):
+        if not pid.isdigit():
+            continue
+        try:
+            with open('/proc/%s/stat' % pid) as f:
+                fields = f.read().rsplit(')', 1)[1].split()
+        except (OSError, IndexError):
+            continue  # gone meanwhile
+        stats[int(pid)] = (int(fields[1]), int(fields[11]) + int(fields[12]), int(fields[13]) + int(fields[14]))
+    return stats
+
+
+def _cmdline(pid):
+    try:
+        with open('/proc/%d/cmdline' % pid, 'rb') as f:
+            return f.read().replace(b'\0', b' ').decode('utf-8', 'replace')
+    except OSError:
+        return ''
+
+
+def cpu_seconds(cpu_of):
+    """CPU seconds used so far by a server and its database: ``cpu_of`` is
+    ``(server pid, database)``; the server's processes (and its ended workers),
+    and the PostgreSQL backends serving that database (the cluster serves
+    other runs too)."""
+    server, db = cpu_of
+    stats = _proc_stats()
+    children = {}
+    for pid, (ppid, _own, _reaped) in stats.items():
+        children.setdefault(ppid, []).append(pid)
+    total, todo = 0, [server] if server in stats else []
+    if todo:
+        total += stats[server][2]  # its recycled workers
+    postmaster = postgres_pid()
+    todo += [pid for pid in children.get(postmaster, ()) if (' %s ' % db) in _cmdline(pid)]
+    while todo:
+        pid = todo.pop()
+        total += stats[pid][1]
+        todo.extend(children.get(pid, ()))
+    return total / float(TICKS)
+
+
+def postgres_pid():
+    try:
+        with open(os.path.join(ENV['HARNESS_PG_DATA'], 'postmaster.pid')) as f:
+            return int(f.readline())
+    except (KeyError, OSError, ValueError):
+        return None
 
 
 def interleaved(cells, connections, rounds=ROUNDS):
@@ -212,8 +276,11 @@ def interleaved(cells, connections, rounds=ROUNDS):
     results = {name: [] for name in names}
     for i in range(rounds):
         for name in names[i % len(names):] + names[:i % len(names)]:
-            url, (method, path, headers, body), seconds = cells[name]
-            results[name].append(wrk(url, method, path, headers, body, connections, seconds))
+            url, (method, path, headers, body), seconds, cpu_of = cells[name]
+            before = cpu_seconds(cpu_of)
+            rps, p50, p99, errors, requests = wrk(url, method, path, headers, body, connections, seconds)
+            cpu_ms = (cpu_seconds(cpu_of) - before) * 1000 / requests if requests else 0
+            results[name].append((rps, p50, p99, errors, cpu_ms))
             if seconds > CELL:  # long requests (logins) cut at the cell's end: let the server finish them
                 time.sleep(min(10, (results[name][-1][1] or 0) / 1000.0))
     return results
@@ -236,7 +303,7 @@ def cell_seconds(name, connections, login_time):
     a few (19.0 hashes a password for about half a second)."""
     if 'login' not in name:
         return CELL
-    return max(2 * CELL, 4 * login_time * max(1, connections / float(os.cpu_count() or 1)))
+    return min(30, max(2 * CELL, 4 * login_time * max(1, connections / float(os.cpu_count() or 1))))
 
 
 def bench_mode(mode, api_key):
@@ -250,7 +317,8 @@ def bench_mode(mode, api_key):
         login_time = login_seconds(server.url, routes['login'])
         for connections in CONCURRENCY:
             for group in GROUPS:
-                cells = {name: (server.url, routes[name], cell_seconds(name, connections, login_time))
+                cells = {name: (server.url, routes[name], cell_seconds(name, connections, login_time),
+                                (server.proc.pid, BENCH_DB))
                          for name in group if name in routes}
                 for name, runs in interleaved(cells, connections).items():
                     results[(name, connections)] = runs
@@ -271,22 +339,23 @@ def median_of(runs, index):
     return statistics.median(values) if values else 0
 
 
-def round_ratios(results, a, b, connections):
-    """Median over the rounds of ``a``'s requests/s over ``b``'s in that round; None if either is absent."""
+def round_ratios(results, a, b, connections, index=0):
+    """Median over the rounds of ``a``'s requests/s (``index`` 4: CPU ms per
+    request) over ``b``'s in that round; None if either is absent."""
     if (a, connections) not in results or (b, connections) not in results:
         return None
     pairs = zip(results[(a, connections)], results[(b, connections)])
-    ratios = [x[0] / y[0] for x, y in pairs if y[0]]
+    ratios = [x[index] / y[index] for x, y in pairs if y[index]]
     return statistics.median(ratios) if ratios else None
 
 
 def print_results(results, targets_met, mode):
-    print('| route | conns | req/s | p50 ms | p99 ms | non-2xx |')
-    print('|---|---:|---:|---:|---:|---:|')
+    print('| route | conns | req/s | p50 ms | p99 ms | non-2xx | CPU ms/req |')
+    print('|---|---:|---:|---:|---:|---:|---:|')
     for (name, connections), runs in sorted(results.items(), key=lambda kv: (kv[0][1], kv[0][0])):
-        print('| %s | %d | %.0f | %.1f | %.1f | %d |' % (
+        print('| %s | %d | %.0f | %.1f | %.1f | %d | %.2f |' % (
             name, connections, median_of(runs, 0), median_of(runs, 1), median_of(runs, 2),
-            sum(run[3] for run in runs)))
+            sum(run[3] for run in runs), median_of(runs, 4)))
     shown = [r for r in RATIOS if any((r[1], c) in results and (r[2], c) in results for c in CONCURRENCY)]
     print('\n| conns | %s |' % ' | '.join(name + (' (>= %.2f)' % target if target else '')
                                           for name, _a, _b, target in shown))
@@ -301,6 +370,18 @@ def print_results(results, targets_met, mode):
             if target is not None:
                 targets_met.append((mode, name, connections, ratio >= target))
             cells.append('%.2f%s' % (ratio, '' if target is None or ratio >= target else ' (!)'))
+        print('| %d | %s |' % (connections, ' | '.join(cells)))
+    # The same comparisons by CPU spent per request (server and database): what
+    # the routes cost, whatever else the machine runs meanwhile.
+    print('\nBy CPU per request (the inverse ratio of CPU ms/req, medians of the rounds):\n')
+    print('| conns | %s |' % ' | '.join(name for name, _a, _b, _target in shown))
+    print('|---:|%s' % ('---:|' * len(shown)))
+    for connections in CONCURRENCY:
+        cells = []
+        for name, a, b, target in shown:
+            ratio = round_ratios(results, b, a, connections, index=4)
+            cells.append('-' if ratio is None else '%.2f%s' % (
+                ratio, '' if target is None or ratio >= target else ' (!)'))
         print('| %d | %s |' % (connections, ' | '.join(cells)))
     sys.stdout.flush()
 
@@ -443,7 +524,8 @@ def big_table(rows):
         results = {}
         for connections in CONCURRENCY:
             for name in ('me', 'login'):
-                cells = {table: (url, found[name], cell_seconds(name, connections, login_time))
+                cells = {table: (url, found[name], cell_seconds(name, connections, login_time),
+                                 (servers[table].proc.pid, full if table == 'full' else BENCH_DB))
                          for table, (url, found) in routes.items()}
                 for table, runs in interleaved(cells, connections).items():
                     results[('%s_%s' % (name, table), connections)] = runs
