@@ -345,7 +345,7 @@ def round_ratios(results, a, b, connections, index=0):
     if (a, connections) not in results or (b, connections) not in results:
         return None
     pairs = zip(results[(a, connections)], results[(b, connections)])
-    ratios = [x[index] / y[index] for x, y in pairs if y[index]]
+    ratios = [x[index] / y[index] for x, y in pairs if x[index] and y[index]]  # 0: no request finished
     return statistics.median(ratios) if ratios else None
 
 
