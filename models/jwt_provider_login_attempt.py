@@ -92,22 +92,22 @@ def digest(text):
 class _Waiters(object):
     """Attempts of this process waiting for pending attempts of a key to settle.
 
-    Every settle of a key counts (``generation``) and wakes one waiter of that
-    key: a waiter compares the count it saw before its check, so a settle
-    between its check and its wait is not missed. ``pending`` counts the
-    reservations of this process still open per key (the waiter then knows a
-    wake-up will come).
+    Every settle counts (``settles``) and wakes one waiter of each of its keys:
+    a waiter compares the count it saw before its check, so a settle between
+    its check and its wait is not missed (it then looks again at once).
+    ``pending`` counts the reservations of this process still open per key:
+    while there are some, a wake-up will come, and the waiter need not poll.
     """
 
     def __init__(self):
         self.lock = threading.Lock()
-        self.conditions = {}  # key -> [condition, waiters]
-        self.generation = collections.Counter()
+        self.conditions = {}  # key -> [condition, number of waiters]
+        self.settles = 0
         self.pending = collections.Counter()
 
-    def snapshot(self, keys):
+    def snapshot(self):
         with self.lock:
-            return {key: self.generation[key] for key in keys}
+            return self.settles
 
     def reserved(self, keys):
         with self.lock:
@@ -115,21 +115,19 @@ class _Waiters(object):
 
     def settled(self, keys):
         with self.lock:
+            self.settles += 1
             for key in keys:
-                self.generation[key] += 1
                 self.pending[key] -= 1
                 if self.pending[key] <= 0:
                     del self.pending[key]
                 entry = self.conditions.get(key)
                 if entry:
                     entry[0].notify()  # its lock is self.lock, held
-            if not self.conditions:  # nobody waits: the counts need not be kept
-                self.generation.clear()
 
     def wait(self, key, seen):
-        """Wait for a settle of ``key`` after the ``seen`` snapshot (or a timeout)."""
+        """Wait for a settle of ``key`` (or a timeout), unless one happened since ``seen``."""
         with self.lock:
-            if self.generation[key] != seen.get(key, 0):
+            if self.settles != seen:
                 return
             timeout = PENDING_LOCAL_WAIT if self.pending[key] > 0 else PENDING_POLL
             entry = self.conditions.setdefault(key, [threading.Condition(self.lock), 0])
@@ -206,7 +204,7 @@ class JwtProviderLoginAttempt(models.Model):
         deadline = time.monotonic() + PENDING_WAIT
         names = [key for key, _limit, _kind in keys]
         while True:
-            seen = _WAITERS.snapshot(names)
+            seen = _WAITERS.snapshot()
             state, wait = self._own_transaction(lambda cr: self._reserve(cr, keys, lockout), retries=4 * RETRIES)
             if state == 'reserved':
                 _WAITERS.reserved(names)
