@@ -97,10 +97,14 @@ def crypt_context(users):
     return method() if method else None
 
 
+def is_superuser(env):
+    """Whether ``env`` is in superuser mode (``env.su`` from 13.0, uid 1 before)."""
+    return bool(getattr(env, 'su', False) or env.uid == SUPERUSER_ID)
+
+
 def is_admin(env):
-    """Whether ``env`` may administrate tokens: superuser mode (``env.su`` from
-    13.0, uid 1 before) or a member of Settings."""
-    return bool(getattr(env, 'su', False) or env.uid == SUPERUSER_ID or env.user._is_system())
+    """Whether ``env`` may administrate tokens: superuser mode or a member of Settings."""
+    return is_superuser(env) or env.user._is_system()
 
 
 def as_user(records, uid):

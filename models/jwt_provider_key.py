@@ -63,8 +63,17 @@ class JwtProviderKey(models.AbstractModel):
 
     # -- plain settings ----------------------------------------------------
     @api.model
+    def _config_parameters(self):
+        """``ir.config_parameter`` in superuser mode. A token check reads half a
+        dozen settings: when this environment is the superuser's already, no
+        new one is made for each (``sudo()`` looks its environment up among
+        all of the transaction's, a third of the time of a token check)."""
+        ICP = self.env['ir.config_parameter']
+        return ICP if compat.is_superuser(self.env) else ICP.sudo()
+
+    @api.model
     def _param(self, name):
-        value = self.env['ir.config_parameter'].sudo().get_param(PARAM % name)
+        value = self._config_parameters().get_param(PARAM % name)
         default = DEFAULTS.get(name)
         if isinstance(default, int):
             try:
@@ -84,7 +93,7 @@ class JwtProviderKey(models.AbstractModel):
     @api.model
     def _audience(self):
         """Binds tokens to this database: the UUID differs even for same-named databases."""
-        return self.env['ir.config_parameter'].sudo().get_param('database.uuid')
+        return self._config_parameters().get_param('database.uuid')
 
     @api.model
     def _issuer(self):

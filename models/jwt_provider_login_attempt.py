@@ -21,16 +21,21 @@ attempt could become one guess too many if every pending one fails, so it
 waits (polling, at most ``PENDING_WAIT`` seconds) until pending attempts
 settle, instead of being refused: parallel wrong passwords still never check
 more passwords than the limit, and a burst of correct logins (app start-ups,
-a shared integration account) is slowed to ``limit`` hashes at a time but
-never refused. A reservation whose request died (a killed worker) counts as
-a failure once ``STALE_PENDING`` seconds old.
+a shared integration account) runs ``limit`` hashes at a time but is never
+refused. A waiting attempt is woken as soon as an attempt of its key settles
+in the same process (``_Waiters``), and looks again every ``PENDING_POLL``
+seconds for those of other processes: waiting costs no polling transactions
+while the attempts it waits for run beside it. A reservation whose request
+died (a killed worker) counts as a failure once ``STALE_PENDING`` seconds old.
 
 Counters live in short transactions of their own, so every worker sees the
 latest count at once and a failure's count survives whatever the request
 does next.
 """
+import collections
 import hashlib
 import ipaddress
+import threading
 import time
 
 import psycopg2
@@ -47,6 +52,9 @@ NOW = "(now() at time zone 'UTC')"
 # How long an attempt waits for pending attempts of its keys to settle, and how often it looks.
 PENDING_WAIT = 30
 PENDING_POLL = 0.05
+# ... and how long, at most, when attempts of this process hold the places it
+# waits for (their settling wakes it at once).
+PENDING_LOCAL_WAIT = 1.0
 # A reservation this old belongs to a request that died: it counts as a failure.
 STALE_PENDING = 120
 # Kinds of key whose counter a success resets (the others only get their places back).
@@ -79,6 +87,60 @@ def read_committed(cr):
 
 def digest(text):
     return hashlib.sha256(text.encode('utf-8')).hexdigest()
+
+
+class _Waiters(object):
+    """Attempts of this process waiting for pending attempts of a key to settle.
+
+    Every settle counts (``settles``) and wakes one waiter of each of its keys:
+    a waiter compares the count it saw before its check, so a settle between
+    its check and its wait is not missed (it then looks again at once).
+    ``pending`` counts the reservations of this process still open per key:
+    while there are some, a wake-up will come, and the waiter need not poll.
+    """
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.conditions = {}  # key -> [condition, number of waiters]
+        self.settles = 0
+        self.pending = collections.Counter()
+
+    def snapshot(self):
+        with self.lock:
+            return self.settles
+
+    def reserved(self, keys):
+        with self.lock:
+            self.pending.update(keys)
+
+    def settled(self, keys):
+        with self.lock:
+            self.settles += 1
+            for key in keys:
+                self.pending[key] -= 1
+                if self.pending[key] <= 0:
+                    del self.pending[key]
+                entry = self.conditions.get(key)
+                if entry:
+                    entry[0].notify()  # its lock is self.lock, held
+
+    def wait(self, key, seen):
+        """Wait for a settle of ``key`` (or a timeout), unless one happened since ``seen``."""
+        with self.lock:
+            if self.settles != seen:
+                return
+            timeout = PENDING_LOCAL_WAIT if self.pending[key] > 0 else PENDING_POLL
+            entry = self.conditions.setdefault(key, [threading.Condition(self.lock), 0])
+            entry[1] += 1
+            try:
+                entry[0].wait(timeout)
+            finally:
+                entry[1] -= 1
+                if not entry[1]:
+                    del self.conditions[key]
+
+
+_WAITERS = _Waiters()
 
 
 class JwtProviderLoginAttempt(models.Model):
@@ -140,15 +202,18 @@ class JwtProviderLoginAttempt(models.Model):
     def _reserve_keys(self, keys):
         lockout = self.env['jwt_provider.key']._param('login_lockout')
         deadline = time.monotonic() + PENDING_WAIT
+        names = [key for key, _limit, _kind in keys]
         while True:
+            seen = _WAITERS.snapshot()
             state, wait = self._own_transaction(lambda cr: self._reserve(cr, keys, lockout), retries=4 * RETRIES)
             if state == 'reserved':
+                _WAITERS.reserved(names)
                 return
             if state == 'locked':
                 raise LoginThrottled(wait)
             if time.monotonic() >= deadline:  # 'busy' for too long
                 raise LoginThrottled(1)
-            time.sleep(PENDING_POLL)
+            _WAITERS.wait(wait, seen)
 
     @api.model
     def _fail(self, login, address):
@@ -176,8 +241,8 @@ class JwtProviderLoginAttempt(models.Model):
     @api.model
     def _reserve(self, cr, keys, lockout):
         """Reserve an attempt on every key, or on none: ``('reserved', 0)``,
-        ``('locked', seconds to wait)`` or ``('busy', 0)`` (pending attempts
-        could fill the limit); nothing is written unless reserved. Keys are
+        ``('locked', seconds to wait)`` or ``('busy', key)`` (pending attempts
+        could fill the limit of ``key``); nothing is written unless reserved. Keys are
         locked in one order (the order of ``_keys``): no deadlocks."""
         read_committed(cr)
         for key, limit, _kind in keys:
@@ -203,7 +268,7 @@ class JwtProviderLoginAttempt(models.Model):
                 return 'locked', int(wait)
             if failures + pending >= limit:
                 cr.rollback()
-                return 'busy', 0
+                return 'busy', key
             cr.execute("""
                 UPDATE jwt_provider_login_attempt
                    SET failures = %s, pending = %s, last_failure = {now}, reserved_at = {now}
@@ -213,7 +278,10 @@ class JwtProviderLoginAttempt(models.Model):
 
     @api.model
     def _settle_keys(self, keys, success, earlier=0):
-        self._own_transaction(lambda cr: self._settle(cr, keys, success, earlier), retries=4 * RETRIES)
+        try:
+            self._own_transaction(lambda cr: self._settle(cr, keys, success, earlier), retries=4 * RETRIES)
+        finally:
+            _WAITERS.settled([key for key, _limit, _kind in keys])
 
     @api.model
     def _settle(self, cr, keys, success, earlier=0):

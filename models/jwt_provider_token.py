@@ -200,18 +200,20 @@ class JwtProviderToken(models.Model):
             'jti': jti,
         }
         token = jwt.encode(claims, signing_key, algorithm=algorithm, headers={'kid': kid})
-        self.sudo().create({
-            'user_id': user.id,
-            'jti_hash': _digest(jti),
-            'token_type': token_type,
-            'family': family,
-            'key_fp': kid,
-            'issued_at': compat.datetime_value(now),
-            'expires_at': compat.datetime_value(expires),
-        })
+        self._insert_row(user.id, _digest(jti), token_type, family, kid, now, expires)
         if new_login:  # a token issued alone (validator.create_token) is a login too
             self.env['jwt_provider.session']._open(user, family, now)
         return token if isinstance(token, str) else token.decode('ascii')
+
+    @api.model
+    def _insert_row(self, user_id, jti_hash, token_type, family, fingerprint, issued_at, expires_at):
+        """The row of a token just signed, in one statement: a login writes two,
+        and the ORM's ``create`` of a row cost more than signing its token."""
+        self.env.cr.execute("""
+            INSERT INTO jwt_provider_token (user_id, jti_hash, token_type, family, key_fp, issued_at, expires_at,
+                                            revoked, create_uid, write_uid, create_date, write_date)
+            VALUES (%s, %s, %s, %s, %s, %s, %s, false, %s, %s, (now() at time zone 'UTC'), (now() at time zone 'UTC'))
+        """, [user_id, jti_hash, token_type, family, fingerprint, issued_at, expires_at, self.env.uid, self.env.uid])
 
     # -- verifying ---------------------------------------------------------
     @api.model
@@ -264,17 +266,20 @@ class JwtProviderToken(models.Model):
     def _lookup(self, token):
         """``(token_id, user_id, last_used)`` of a valid access token; raises ``InvalidToken``.
 
-        One indexed query checks revocation, the signing key's id and that the
-        user is still active.
+        One indexed query checks revocation, the signing key's id and that
+        the user is still active. It runs on every request, so its form is
+        the one PostgreSQL plans fastest: the user's ``active`` as a scalar
+        subquery, not a join (planning a join cost PostgreSQL six times as
+        long as running the whole query).
         """
         claims, kid = self._verify(token, 'access')
         compat.flush(self.env)
         cr = self.env.cr
         cr.execute("""
             SELECT t.id, t.user_id, t.last_used
-              FROM jwt_provider_token t JOIN res_users u ON u.id = t.user_id
-             WHERE t.jti_hash = %s AND t.token_type = 'access' AND t.revoked IS NOT TRUE AND u.active
-               AND t.key_fp = %s
+              FROM jwt_provider_token t
+             WHERE t.jti_hash = %s AND t.token_type = 'access' AND t.revoked IS NOT TRUE AND t.key_fp = %s
+               AND (SELECT u.active FROM res_users u WHERE u.id = t.user_id)
         """, [_digest(claims['jti']), kid])
         row = cr.fetchone()
         if not row or str(row[1]) != claims['sub']:

@@ -296,20 +296,42 @@ class ResUsers(models.Model):
         return isinstance(email, str) and len(email) <= 254 and bool(EMAIL_RE.match(email))
 
     # -- API views of a user -------------------------------------------------
+    # Read on every /api/me call and every login, so with one query of their own,
+    # fresh from the tables (a rename shows at once): the ORM's ``read`` of these
+    # few fields fetched every column of the user, partner and company and
+    # computed the company's display name, twice the cost of the token check.
+    def _jwt_user_fields(self):
+        """``{id, login, name, email, company_id}`` as ``read`` gives them (the
+        name and email are the partner's, the company ``[id, name]``)."""
+        self.ensure_one()
+        compat.flush(self.env)  # a write earlier in this request (an overriding method's)
+        self.env.cr.execute("""
+            SELECT u.login, p.name, p.email, u.company_id, (SELECT c.name FROM res_company c WHERE c.id = u.company_id)
+              FROM res_users u, LATERAL (SELECT name, email FROM res_partner WHERE id = u.partner_id) p
+             WHERE u.id = %s
+        """, [self.id])  # subqueries, not joins: PostgreSQL plans them in a fraction of the time
+        login, name, email, company_id, company_name = self.env.cr.fetchone()
+        return {
+            'id': self.id,
+            'login': login or False,
+            'name': name or False,
+            'email': email or False,
+            'company_id': [company_id, company_name] if company_id else False,
+        }
+
     def _jwt_login_data(self):
         """The ``user`` object of the login and register answers (the original's fields)."""
-        self.ensure_one()
-        return self.sudo().read(['id', 'login', 'name', 'company_id'])[0]
+        user = self._jwt_user_fields()
+        return {name: user[name] for name in ('id', 'login', 'name', 'company_id')}
 
     def _jwt_profile_data(self, base_url):
-        """The ``/api/me`` user object (one read: it runs on every call)."""
-        self.ensure_one()
-        user = self.sudo().read(['name', 'email', 'company_id'])[0]
+        """The ``/api/me`` user object."""
+        user = self._jwt_user_fields()
         return {
             'id': self.id,
             'name': user['name'],
             'email': user['email'],
-            'company_id': list(user['company_id']) if user['company_id'] else False,
+            'company_id': user['company_id'],
             'avatar': '%s/web/avatar/%d' % (base_url.rstrip('/'), self.id),
         }
 

@@ -5,7 +5,7 @@ import json
 import pytest
 import requests
 
-from conftest import SERIES, TIMEOUT, URL, assert_envelope, bearer, login
+from conftest import SERIES, TIMEOUT, URL, WORKERS_URL, assert_envelope, bearer, login
 
 
 def me(headers=None, method='GET'):
@@ -22,6 +22,28 @@ def test_me(user, tokens):
         assert data['avatar'].endswith('/web/avatar/%d' % user['id'])
         assert isinstance(data['company_id'], list)
         assert set(data) == {'id', 'name', 'email', 'company_id', 'avatar'}
+
+
+def profile_names(token, calls=4):
+    """The names /api/me answers on both servers (several calls: --workers 2 has two processes)."""
+    return {assert_envelope(requests.get(url + '/api/me', headers=bearer(token), timeout=TIMEOUT), 200,
+                            True)['data']['name'] for url in (URL, WORKERS_URL) for _i in range(calls)}
+
+
+def test_me_shows_a_rename_at_once(admin, user, tokens):
+    """/api/me is read fresh on every call, on every worker: a name the user
+    just gave themselves (an auth='jwt' route), or an administrator gave their
+    contact, shows in the next answer; nothing keeps the old profile."""
+    assert profile_names(tokens['token']) == {'User %s' % user['login']}
+    answer = requests.post(WORKERS_URL + '/example/jwt/rename', headers=bearer(tokens['token']),
+                           data={'name': 'Ada Lovelace'}, timeout=TIMEOUT)
+    assert assert_envelope(answer, 200, True)['data']['name'] == 'Ada Lovelace'
+    assert profile_names(tokens['token']) == {'Ada Lovelace'}
+    partner = admin.call('res.users', 'read', [user['id']], ['partner_id'])[0]['partner_id'][0]
+    admin.call('res.partner', 'write', [partner], {'name': 'Grace Hopper', 'email': 'grace@example.com'})
+    assert profile_names(tokens['token']) == {'Grace Hopper'}
+    data = assert_envelope(me(bearer(tokens['token'])), 200, True)['data']
+    assert data['email'] == 'grace@example.com'
 
 
 INVALID = {'data': None, 'success': False, 'message': 'Token invalid or expired'}
