@@ -14,7 +14,8 @@ from odoo import api, models
 
 from .. import compat
 
-VIEW_FILES = ('res_config_settings_views.xml', 'res_users_views.xml')
+# The clients' file first: the settings page links to its action.
+VIEW_FILES = ('jwt_provider_client_views.xml', 'res_config_settings_views.xml', 'res_users_views.xml')
 ADDON_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
@@ -28,7 +29,8 @@ class IrUiView(models.Model):
             with open(os.path.join(ADDON_DIR, 'views', era, name), 'rb') as f:
                 arch = f.read()
             if compat.ODOO_VERSION >= 18:
-                arch = arch.replace(b'<tree ', b'<list ').replace(b'</tree>', b'</list>')
+                arch = arch.replace(b'<tree ', b'<list ').replace(b'</tree>', b'</list>').replace(
+                    b'>tree,form<', b'>list,form<')
             xmlfile = io.BytesIO(arch)
             xmlfile.name = os.path.join('views', era, name)  # what Odoo reports errors against
             compat.load_xml(self.env, 'jwt_provider', xmlfile)
