@@ -52,6 +52,25 @@ test('login asks for the two-factor code and sends it with the ticket', async ()
   assert.deepEqual(calls[1].body, { ticket: 'T1', code: '123456' });
 });
 
+test('a scope goes with the login and with its two-factor step', async () => {
+  const { fetch, calls } = fakeFetch({
+    '/api/login': () => fail(401, 'Two-factor code required', { totp_required: true, ticket: 'T1', expires_in: 300 }),
+    '/api/login/totp': () => ok(pair(1)),
+  });
+  const client = new JwtProviderClient({ baseUrl: 'http://odoo.test', fetch, onTotpRequired: async () => '123456' });
+  await client.login('u', 'pw', { scope: 'sale.read' });
+  assert.deepEqual(calls.map((c) => c.body.scope), ['sale.read', 'sale.read']);
+});
+
+test('live: a scoped login cannot call a route that requires another scope', live, async () => {
+  const client = new JwtProviderClient({ baseUrl: URL });
+  await client.login(LOGIN, PASSWORD, { scope: 'sale.read' });
+  // examples/jwt_provider_example: /example/jwt/partners/count requires partner.read
+  await assert.rejects(client.request('/example/jwt/partners/count'), (e) => e.status === 403);
+  await client.login(LOGIN, PASSWORD, { scope: 'partner.read' });
+  assert.equal(typeof (await client.request('/example/jwt/partners/count')).count, 'number');
+});
+
 test('a two-factor login without a callback fails clearly', async () => {
   const { fetch } = fakeFetch({
     '/api/login': () => fail(401, 'Two-factor code required', { totp_required: true, ticket: 'T', expires_in: 300 }),
