@@ -105,22 +105,12 @@ class JwtProviderClient(models.Model):
             else:
                 Attempts._fail(login, address)
         if not client:
-            _logger.info('OAuth client authentication failed from %s', address)
-            raise self._invalid_client('wrong client credentials')
+            raise self._invalid_client('wrong client credentials from %s' % address)
         return client
 
     @api.model
     def _invalid_client(self, reason):
+        """The 401 ``invalid_client`` answer (RFC 6749 5.2); ``reason`` is for the log only."""
+        _logger.info('OAuth client refused: %s', reason)
         return OAuthError('invalid_client', 'Client authentication failed', code=401,
                           headers={'WWW-Authenticate': 'Basic realm="api"'})
-
-
-class JwtProviderClientSecret(models.TransientModel):
-    """The dialog that shows a new client secret once. Opened with the secret
-    in its defaults and closed without saving: no row holds the secret."""
-    _name = 'jwt_provider.client.secret'
-    _description = 'New API client secret'
-
-    client_id = fields.Char(string='Client ID', readonly=True)
-    secret = fields.Char(string='Client secret', readonly=True,
-                         help='Shown once: copy it now. Only its hash is kept.')

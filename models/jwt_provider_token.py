@@ -27,7 +27,7 @@ from odoo import _, api, fields, models
 from odoo.exceptions import AccessError
 
 from .. import compat
-from ..exceptions import InvalidScope, InvalidToken, KeyConfigError
+from ..exceptions import InvalidScope, InvalidToken, KeyConfigError, OAuthError
 from ..tools import MAX_TOKEN_LENGTH, is_canonical_jws
 from .batches import BATCH_SIZE, Budget, run_in_batches
 from .tolerant_sql import execute_or_skip
@@ -440,13 +440,13 @@ class JwtProviderToken(models.Model):
         """RFC 7009: revoke the login ``token`` belongs to (its access and refresh
         tokens, as a logout does). An invalid, expired or unknown token is
         ignored (the answer is the same, RFC 7009 2.2). A token issued to
-        another client is not ``client_id``'s to revoke: ``AccessError``."""
+        another client is not ``client_id``'s to revoke: ``OAuthError`` ``unauthorized_client``."""
         found = self._find_valid(token, hint)
         if not found:
             return False
         _token_type, row, claims = found
         if claims.get('client_id') and claims['client_id'] != client_id:
-            raise AccessError('token issued to another client')
+            raise OAuthError('unauthorized_client', 'The token was issued to another client')
         family = self.sudo().browse(row[0]).family
         self._revoke_domain([('id', '=', row[0])], 'logout')  # a token without a family too
         self.env['jwt_provider.session'].sudo()._revoke_families([family], 'logout')

@@ -133,3 +133,12 @@ class TestClients(JwtCase):
         # The whole login: its access token too.
         self.assertEqual(self.Token._introspect(pair['token']), {'active': False})
         self.assertInvalid(pair['token'])
+
+    def test_a_client_revokes_no_other_clients_token(self):
+        pair = self.Token._issue_pair(self.user, client_id='svc')
+        with self.assertRaises(OAuthError) as caught:
+            self.Token._revoke_token(pair['token'], client_id='other')
+        self.assertEqual(caught.exception.error, 'unauthorized_client')
+        self.assertValid(pair['token'])
+        self.assertTrue(self.Token._revoke_token(pair['token'], client_id='svc'))
+        self.assertInvalid(pair['token'])
