@@ -133,6 +133,17 @@ def _oauth_error(description, status_codes):
                 'properties': {'error': {'enum': status_codes}, 'error_description': {'type': 'string'}}}}}}
 
 
+def _oauth_bad_request(description, status_codes):
+    """A 400 of the OAuth endpoints: RFC 6749's error, or the envelope's for a body that is not
+    a JSON object or a form (refused, as on every API route, before the endpoint runs)."""
+    answer = _oauth_error(description + ' A body that is not a JSON object answers the envelope\'s 400.',
+                          status_codes)
+    schema = answer['content'][_OAUTH_JSON]['schema']
+    answer['content'][_OAUTH_JSON]['schema'] = {'anyOf': [schema, _ref('schemas', 'Error')]}
+    answer['headers'] = {}
+    return answer
+
+
 def _oauth_form(properties, required):
     schema = {'type': 'object', 'required': required, 'properties': properties}
     return {'required': True, 'content': {'application/x-www-form-urlencoded': {'schema': schema},
@@ -413,7 +424,7 @@ PATHS = {
                                        'expires_in': {'type': 'integer'}, 'refresh_token': {'type': 'string'},
                                        'scope': _string('The narrower scope asked for.')},
                         'additionalProperties': False}}}},
-            '400': _oauth_error('`invalid_grant` (the refresh token is invalid, expired, spent, revoked or '
+            '400': _oauth_bad_request('`invalid_grant` (the refresh token is invalid, expired, spent, revoked or '
                                 'another client\'s), `unsupported_grant_type`, `invalid_request` (a field '
                                 'missing, credentials in the query string, two client authentications), '
                                 '`invalid_scope` (malformed or wider).',
@@ -435,7 +446,7 @@ PATHS = {
             '200': {'description': 'Revoked, or nothing to revoke.',
                     'headers': {'Cache-Control': {'schema': {'const': 'no-store'}}},
                     'content': {_OAUTH_JSON: {'schema': {'type': 'object', 'additionalProperties': False}}}},
-            '400': _oauth_error('`invalid_request` (`token` missing, credentials in the query string), '
+            '400': _oauth_bad_request('`invalid_request` (`token` missing, credentials in the query string), '
                                 '`unauthorized_client` (the token was issued to another client).',
                                 ['invalid_request', 'unauthorized_client']),
             '401': _INVALID_CLIENT,
@@ -462,7 +473,7 @@ PATHS = {
                             'client_id': {'type': 'string'},
                             'token_type': {'enum': ['Bearer', 'refresh_token']}},
                         'additionalProperties': False}}}},
-            '400': _oauth_error('`invalid_request`: `token` missing, or credentials in the query string.',
+            '400': _oauth_bad_request('`invalid_request`: `token` missing, or credentials in the query string.',
                                 ['invalid_request']),
             '401': _INVALID_CLIENT,
             '429': _CLIENT_THROTTLED,
