@@ -425,10 +425,10 @@ PATHS = {
                                        'scope': _string('The narrower scope asked for.')},
                         'additionalProperties': False}}}},
             '400': _oauth_bad_request('`invalid_grant` (the refresh token is invalid, expired, spent, revoked or '
-                                'another client\'s), `unsupported_grant_type`, `invalid_request` (a field '
-                                'missing, credentials in the query string, two client authentications), '
-                                '`invalid_scope` (malformed or wider).',
-                                ['invalid_grant', 'unsupported_grant_type', 'invalid_request', 'invalid_scope']),
+                                      'another client\'s), `unsupported_grant_type`, `invalid_request` (a field '
+                                      'missing, credentials in the query string, two client authentications), '
+                                      '`invalid_scope` (malformed or wider).',
+                                      ['invalid_grant', 'unsupported_grant_type', 'invalid_request', 'invalid_scope']),
             '401': _INVALID_CLIENT,
             '429': _CLIENT_THROTTLED,
             '503': error('ServiceUnavailable'),
@@ -447,8 +447,8 @@ PATHS = {
                     'headers': {'Cache-Control': {'schema': {'const': 'no-store'}}},
                     'content': {_OAUTH_JSON: {'schema': {'type': 'object', 'additionalProperties': False}}}},
             '400': _oauth_bad_request('`invalid_request` (`token` missing, credentials in the query string), '
-                                '`unauthorized_client` (the token was issued to another client).',
-                                ['invalid_request', 'unauthorized_client']),
+                                      '`unauthorized_client` (the token was issued to another client).',
+                                      ['invalid_request', 'unauthorized_client']),
             '401': _INVALID_CLIENT,
             '429': _CLIENT_THROTTLED,
             '503': error('ServiceUnavailable'),
@@ -474,7 +474,7 @@ PATHS = {
                             'token_type': {'enum': ['Bearer', 'refresh_token']}},
                         'additionalProperties': False}}}},
             '400': _oauth_bad_request('`invalid_request`: `token` missing, or credentials in the query string.',
-                                ['invalid_request']),
+                                      ['invalid_request']),
             '401': _INVALID_CLIENT,
             '429': _CLIENT_THROTTLED,
             '503': error('ServiceUnavailable'),
