@@ -634,7 +634,8 @@ def test_api_client_secret_is_shown_once_and_works(page, rpc):
     open_web(page, 'action=jwt_provider.action_jwt_provider_client&id=%d&model=jwt_provider.client'
                    '&view_type=form' % client_id, '.o_form_view')
     # (11.0 renders header buttons without their name)
-    page.locator('button[name=action_generate_secret]:visible, button:has-text("Generate secret"):visible').first.click()
+    page.locator('button[name=action_generate_secret]:visible, '
+                 'button:has-text("Generate secret"):visible').first.click()
     modal = page.locator(MODAL).last
     modal.wait_for()
     settle(page, 0.5)
