@@ -246,3 +246,9 @@ class IrHttp(models.AbstractModel):
     @classmethod
     def _jwt_era_read_body(cls, limit):
         raise NotImplementedError
+
+    @classmethod
+    def _jwt_era_api_routings(cls):
+        """The routing (``@http.route`` arguments) of every route ``_jwt_is_api_route``
+        accepts on this database, without a request."""
+        raise NotImplementedError

@@ -505,10 +505,10 @@ class JwtProviderToken(models.Model):
     def _scopes_supported(self):
         """Every scope an ``auth='jwt'`` route of this database requires
         (``jwt_scopes=[...]``), sorted: the ``scopes_supported`` of the metadata
-        (RFC 8414). Reads ``ir.http``'s routing map: call it while serving a request."""
+        (RFC 8414)."""
         scopes = set()
-        for rule in self.env['ir.http'].routing_map().iter_rules():
-            scopes.update(self._route_scopes(getattr(rule.endpoint, 'routing', None) or {}))
+        for routing in self.env['ir.http']._jwt_era_api_routings():
+            scopes.update(self._route_scopes(routing))
         return sorted(scopes)
 
     # -- two-factor tickets ------------------------------------------------

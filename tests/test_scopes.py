@@ -67,6 +67,13 @@ class TestScopes(JwtCase):
         self.assertFalse(self.Token._scope_allows({'scope': ''}, ('a',)))
         self.assertTrue(self.Token._scope_allows({'scope': 'b'}, ()))
 
+    def test_scopes_supported_are_the_routes(self):
+        supported = self.Token._scopes_supported()
+        self.assertEqual(supported, sorted(set(supported)))
+        example = self.env['ir.module.module'].search([('name', '=', 'jwt_provider_example')])
+        if example.state == 'installed':  # /example/jwt/partners/count: jwt_scopes=['partner.read']
+            self.assertIn('partner.read', supported)
+
     def test_malformed_scope_claim_refused(self):
         self.assertDecodeRefused(self.craft(scope=['a']), 'access')
         self.assertDecodeRefused(self.craft(client_id=5), 'access')
