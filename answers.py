@@ -136,6 +136,13 @@ def envelope(data=None, success=True, message=None, code=200, headers=None, cors
     return _json(body, code, headers, cors)
 
 
+def oauth_json(body, code=200, headers=None, cors=None):
+    """An answer of the OAuth endpoints (RFC 6749 5.1/5.2, RFC 7662): plain JSON,
+    not the envelope, never cached (``Cache-Control: no-store``)."""
+    headers = dict(headers or {}, **{'Cache-Control': 'no-store', 'Pragma': 'no-cache'})
+    return _json(json.dumps(body, default=str), code, headers, cors)
+
+
 def jsonrpc_error(answer, request_id=None, cors=None):
     """``answer`` in JSON-RPC 2.0's shape, for ``type='json'`` routes.
 

@@ -112,3 +112,30 @@ class SecondFactorUnsupported(JwtError):
     """The user's second factor is not one the API can check (only TOTP is)."""
     code = 403
     message = 'This account uses a two-factor method the API does not support'
+
+
+class InvalidScope(JwtError):
+    """A requested ``scope`` is malformed (RFC 6749 3.3), or widens the one a
+    refresh token was issued with."""
+    code = 400
+    message = 'Invalid scope'
+
+
+class InsufficientScope(JwtError):
+    """The token is valid but its ``scope`` lacks one the route requires (RFC 6750 3.1)."""
+    code = 403
+    message = 'Insufficient scope'
+
+
+class OAuthError(JwtError):
+    """An error of the OAuth endpoints, answered as RFC 6749 5.2 says
+    (``{"error": ..., "error_description": ...}``), not in the envelope.
+    ``error`` is the RFC's code (``invalid_grant``, ``invalid_client``, ...)."""
+    code = 400
+
+    def __init__(self, error, description=None, code=None, headers=None):
+        super(OAuthError, self).__init__(description or error, message=description or error, headers=headers)
+        self.error = error
+        self.description = description
+        if code:
+            self.code = code

@@ -27,11 +27,13 @@ class JwtRequestState(object):
         the database a bearer token's ``db`` claim routed the request to.
     ``token_use``
         ``(token id, last used)`` of the verified token, recorded after the endpoint.
+    ``claims``
+        the verified claims of the bearer token (``auth='jwt'``), or ``None``.
     ``json_body``
         a JSON object body of a ``type='http'`` route (16.0+ adds it to the
         route's arguments).
     """
-    __slots__ = ('routing', 'api', 'stateless', 'bearer', 'token_db', 'token_use', 'json_body')
+    __slots__ = ('routing', 'api', 'stateless', 'bearer', 'token_db', 'token_use', 'claims', 'json_body')
 
     def __init__(self, routing=None, token_db=None):
         self.routing = routing
@@ -39,6 +41,7 @@ class JwtRequestState(object):
         self.stateless = self.bearer = False
         self.token_db = token_db
         self.token_use = None
+        self.claims = None
         self.json_body = {}
 
     @property

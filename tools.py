@@ -15,6 +15,7 @@ import socket
 import threading
 import time
 import unicodedata
+from urllib.parse import unquote_plus
 
 from werkzeug.exceptions import RequestEntityTooLarge
 
@@ -37,6 +38,23 @@ def bearer_token(headers):
         return ''
     token = token.strip()
     return token if token and ' ' not in token else ''
+
+
+def basic_credentials(headers):
+    """``(client_id, client_secret)`` of an ``Authorization: Basic`` header, each
+    form-urlencoded as RFC 6749 2.3.1 says; ``None`` without one; ``ValueError``
+    when it is malformed."""
+    scheme, _sep, value = headers.get('Authorization', '').strip().partition(' ')
+    if scheme.lower() != 'basic':
+        return None
+    try:
+        decoded = base64.b64decode(value.strip(), validate=True).decode('utf-8')
+    except (binascii.Error, ValueError):
+        raise ValueError('undecodable Basic credentials')
+    client_id, sep, secret = decoded.partition(':')
+    if not sep:
+        raise ValueError('Basic credentials without a colon')
+    return unquote_plus(client_id), unquote_plus(secret)
 
 
 _B64URL_SEGMENT = re.compile(r'^[A-Za-z0-9_-]*$')

@@ -101,6 +101,12 @@ def api_routing(registry, httprequest, generate_rules):
     return rule.endpoint.routing
 
 
+def api_routings(registry, generate_rules):
+    """The routing of every addon route and ``auth='jwt'`` route of ``registry``'s
+    database (from the map ``api_routing`` matches against, no request needed)."""
+    return [rule.endpoint.routing for rule in _api_map(registry, generate_rules).iter_rules()]
+
+
 def early_answer(registry, routing, exception):
     """The answer to ``exception`` before ``ir.http`` runs: in the envelope,
     or in JSON-RPC's shape for a ``type='json'`` route, with ``registry``'s CORS."""

@@ -32,7 +32,7 @@ from ..tools import (
     API_PREFIX, api_slot, body_arguments, check_body_size, check_jsonrpc_params, is_json, known_body_limit,
     prefetch_body, read_json_body
 )
-from .api_route import addon_registry, api_routing, early_answer, token_db
+from .api_route import addon_registry, api_routing, api_routings, early_answer, token_db
 
 DATABASE_ERRORS = (psycopg2.Error, PoolError)
 
@@ -233,6 +233,10 @@ class IrHttp(models.AbstractModel):
         return response
 
     # -- era hooks of models/ir_http.py ----------------------------------------
+    @classmethod
+    def _jwt_era_api_routings(cls):
+        return api_routings(cls.pool, _rules)
+
     @classmethod
     def _jwt_era_set_user(cls, uid):
         request.uid = uid

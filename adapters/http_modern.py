@@ -34,7 +34,7 @@ from ..tools import (
     API_PREFIX, api_slot, body_arguments, check_body_size, check_jsonrpc_params, is_json, known_body_limit,
     prefetch_body, read_json_body
 )
-from .api_route import addon_registry, api_routing, early_answer, token_db
+from .api_route import addon_registry, api_routing, api_routings, early_answer, token_db
 
 _get_session_and_dbname = http.Request._get_session_and_dbname
 _serve_nodb = http.Request._serve_nodb
@@ -187,6 +187,10 @@ class IrHttp(models.AbstractModel):
         return response
 
     # -- era hooks of models/ir_http.py ----------------------------------------
+    @classmethod
+    def _jwt_era_api_routings(cls):
+        return api_routings(cls.pool, _generate_rules)
+
     _jwt_era_odoo_logs_errors = True
 
     @classmethod

@@ -1,3 +1,4 @@
 from . import main
 from . import openapi
 from . import discovery
+from . import oauth

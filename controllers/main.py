@@ -25,6 +25,11 @@ def _required(kw, *names):
     return [kw[name] for name in names]
 
 
+def _requested_scope(kw):
+    """The optional ``scope`` of a login (RFC 6749 3.3), parsed; 400 when malformed."""
+    return _sudo('jwt_provider.token')._parse_scope(kw.get('scope'))
+
+
 def _envelope(**kwargs):
     return request.env['ir.http']._jwt_response(**kwargs)
 
@@ -76,23 +81,26 @@ class JwtController(http.Controller):
     @http.route('/api/login', type='http', auth='none', csrf=False, jwt_api=True, readonly=False)
     @api_endpoint(post_only=True)
     def login(self, **kw):
+        scope = _requested_scope(kw)  # a malformed scope costs no login attempt
         user = _sudo('res.users')._jwt_login(kw.get('email'), kw.get('password'), _client_address())
-        return self._token_answer(user)
+        return self._token_answer(user, scope)
 
     @http.route('/api/login/totp', type='http', auth='none', csrf=False, jwt_api=True, readonly=False)
     @api_endpoint(post_only=True)
     def login_totp(self, **kw):
         """Second step of a login with two-factor authentication."""
         ticket, code = _required(kw, 'ticket', 'code')
+        scope = _requested_scope(kw)
         user = _sudo('res.users')._jwt_login_totp(ticket, code, _client_address())
-        return self._token_answer(user)
+        return self._token_answer(user, scope)
 
     @http.route('/api/register', type='http', auth='none', csrf=False, jwt_api=True, readonly=False)
     @api_endpoint(post_only=True)
     def register(self, **kw):
+        scope = _requested_scope(kw)
         user = _sudo('res.users')._jwt_register(kw.get('email'), kw.get('password'), kw.get('name'),
                                                 _client_address())
-        return self._token_answer(user)
+        return self._token_answer(user, scope)
 
     @http.route('/api/refresh', type='http', auth='none', csrf=False, jwt_api=True, readonly=False)
     @api_endpoint(post_only=True)
@@ -158,5 +166,6 @@ class JwtController(http.Controller):
                 return path
         raise FileNotFoundError('web placeholder.png')
 
-    def _token_answer(self, user):
-        return _envelope(data=dict(user=user._jwt_login_data(), **_sudo('jwt_provider.token')._issue_pair(user)))
+    def _token_answer(self, user, scope=None):
+        pair = _sudo('jwt_provider.token')._issue_pair(user, scope=scope)
+        return _envelope(data=dict(user=user._jwt_login_data(), **pair))

@@ -117,8 +117,59 @@ _MANY2ONE = {'type': 'array', 'prefixItems': [{'type': 'integer'}, {'type': 'str
              'items': False, 'minItems': 2,
              'description': '`[id, display name]`, as Odoo reads a many2one'}
 
+# RFC 6749 3.3: space-separated scope tokens of printable ASCII without `"` or `\`.
+SCOPE_PATTERN = r'^[\x21\x23-\x5b\x5d-\x7e]+( [\x21\x23-\x5b\x5d-\x7e]+)*$'
+_SCOPE = _string('Optional: the scopes the tokens may use, space-separated (RFC 6749 3.3), at most 1024 '
+                 'characters. Routes declared with `jwt_scopes` answer 403 to a token without theirs; '
+                 'without `scope` the tokens keep the user\'s full rights.', maxLength=1024,
+                 pattern=SCOPE_PATTERN)
+_OAUTH_JSON = 'application/json'
+
+
+def _oauth_error(description, status_codes):
+    return {'description': description, 'headers': {'Cache-Control': {'schema': {'const': 'no-store'}}},
+            'content': {_OAUTH_JSON: {'schema': {
+                'type': 'object', 'required': ['error'],
+                'properties': {'error': {'enum': status_codes}, 'error_description': {'type': 'string'}}}}}}
+
+
+def _oauth_bad_request(description, status_codes):
+    """A 400 of the OAuth endpoints: RFC 6749's error, or the envelope's for a body that is not
+    a JSON object or a form (refused, as on every API route, before the endpoint runs)."""
+    answer = _oauth_error(description + ' A body that is not a JSON object answers the envelope\'s 400.',
+                          status_codes)
+    schema = answer['content'][_OAUTH_JSON]['schema']
+    answer['content'][_OAUTH_JSON]['schema'] = {'anyOf': [schema, _ref('schemas', 'Error')]}
+    answer['headers'] = {}
+    return answer
+
+
+def _oauth_form(properties, required):
+    schema = {'type': 'object', 'required': required, 'properties': properties}
+    return {'required': True, 'content': {'application/x-www-form-urlencoded': {'schema': schema},
+                                          'application/json': {'schema': schema}}}
+
+
+_CLIENT_FIELDS = {
+    'client_id': _string('With `client_secret`: client authentication in the body (`client_secret_post`), '
+                         'instead of HTTP Basic.'),
+    'client_secret': _string('The registered client\'s secret (`client_secret_post`).', format='password'),
+}
+_TOKEN_HINT = {'token_type_hint': _string('`access_token` or `refresh_token`: which kind to look for first '
+                                          '(others are tried too).')}
+_INVALID_CLIENT = _oauth_error('`invalid_client`: no, unknown, archived or wrong client credentials; '
+                               '`WWW-Authenticate: Basic realm="api"`.', ['invalid_client'])
+_CLIENT_THROTTLED = dict(_oauth_error('`invalid_client`: too many wrong client secrets; wait `Retry-After` '
+                                      'seconds.', ['invalid_client']))
+_CLIENT_THROTTLED['headers'] = {'Retry-After': {'required': True, 'schema': {'type': 'integer', 'minimum': 0}}}
+
 COMPONENTS = {
     'securitySchemes': {
+        'clientBasic': {
+            'type': 'http', 'scheme': 'basic',
+            'description': 'A registered API client (Settings, *JWT API clients*): `client_id:client_secret`, '
+                           'each form-urlencoded (RFC 6749 2.3.1); or both in the body instead.',
+        },
         'bearerAuth': {
             'type': 'http', 'scheme': 'bearer', 'bearerFormat': 'JWT',
             'description': 'The `token` of a login, register or refresh answer, as '
@@ -126,6 +177,12 @@ COMPONENTS = {
         },
     },
     'headers': {
+        'WWW-Authenticate': {
+            'description': 'The bearer challenge (RFC 6750 3): `Bearer realm="api"` without a token, '
+                           '`Bearer realm="api", error="invalid_token"` with a refused one, '
+                           '`error="insufficient_scope", scope="..."` when the token lacks a scope.',
+            'schema': {'type': 'string'},
+        },
         'Retry-After': {
             'description': 'Seconds to wait before trying again.',
             'schema': {'type': 'integer', 'minimum': 0},
@@ -152,6 +209,7 @@ COMPONENTS = {
                 'email': _string('The login (an email address, or `admin`); compared case-insensitively.',
                                  minLength=1),
                 'password': _string('The password.', format='password', minLength=1),
+                'scope': _SCOPE,
             },
         },
         'TotpRequest': {
@@ -159,6 +217,7 @@ COMPONENTS = {
             'properties': {
                 'ticket': _string('The `ticket` of the 401 answer of `/api/login`.', minLength=1),
                 'code': _string('The current code of the authenticator app.', minLength=1),
+                'scope': _SCOPE,
             },
         },
         'RegisterRequest': {
@@ -172,6 +231,7 @@ COMPONENTS = {
                 'password': _string('Not empty, at most 4096 characters, no NUL.', format='password',
                                     minLength=1, maxLength=4096, pattern=r'^[^\x00]+$'),
                 'name': _string('Not empty nor only spaces.', minLength=1, pattern=r'[^\s\x00]'),
+                'scope': _SCOPE,
             },
         },
         'RefreshRequest': {
@@ -262,6 +322,13 @@ COMPONENTS = {
         'InvalidToken': {
             'description': 'The token is missing, malformed, forged, expired, spent or revoked '
                            '(`Token invalid or expired`). With an access token: refresh, then retry once.',
+            'headers': {'WWW-Authenticate': _ref('headers', 'WWW-Authenticate')},
+            'content': {'application/json': {'schema': _ref('schemas', 'Error')}},
+        },
+        'InsufficientScope': {
+            'description': '`Insufficient scope`: the token\'s `scope` lacks one this route requires '
+                           '(`WWW-Authenticate: Bearer ... error="insufficient_scope", scope="..."`).',
+            'headers': {'WWW-Authenticate': _ref('headers', 'WWW-Authenticate')},
             'content': {'application/json': {'schema': _ref('schemas', 'Error')}},
         },
         'NotImplemented': {
@@ -287,7 +354,7 @@ PATHS = {
         'responses': {
             '200': _LOGIN_ANSWER,
             '400': error('BadRequest', '`Incorrect login` (unknown login, wrong password and archived '
-                                       'user alike), or an undecodable body.'),
+                                       'user alike), `Invalid scope`, or an undecodable body.'),
             '401': error('TwoFactorRequired'),
             '429': error('TooManyRequests'),
             '503': error('ServiceUnavailable'),
@@ -300,7 +367,7 @@ PATHS = {
         'responses': {
             '200': _LOGIN_ANSWER,
             '400': error('BadRequest', '`Incorrect code`, `ticket is required`, `code is required`, '
-                                       'or an undecodable body.'),
+                                       '`Invalid scope`, or an undecodable body.'),
             '429': error('TooManyRequests'),
             '498': error('InvalidToken', 'The ticket is unknown, expired or already used.'),
             '503': error('ServiceUnavailable'),
@@ -315,7 +382,7 @@ PATHS = {
             '400': error('BadRequest', '`Invalid email address`, `Name cannot be empty`, '
                                        '`Password cannot be empty`, `Password must be at least 8 characters '
                                        'long` (the minimum is a setting, or Odoo\'s password policy), '
-                                       '`Email address already existed`, ...'),
+                                       '`Email address already existed`, `Invalid scope`, ...'),
             '429': error('TooManyRequests', 'Too many sign-up attempts from this address (refused ones '
                                             'count too); `Retry-After` says when to try again.'),
             '501': error('NotImplemented', 'Free sign-up is off (`Customer Account: Free sign up`).'),
@@ -331,6 +398,85 @@ PATHS = {
             '200': _LOGIN_ANSWER,
             '400': error('BadRequest', '`refresh_token is required`, or an undecodable body.'),
             '498': error('InvalidToken', 'The refresh token is invalid, expired, spent or revoked: log in again.'),
+            '503': error('ServiceUnavailable'),
+        },
+    }},
+    '/api/oauth/token': {'post': {
+        'operationId': 'oauthToken', 'tags': ['OAuth'],
+        'summary': 'Refresh, as OAuth 2.0 clients do (RFC 6749 6)',
+        'description': 'Only `grant_type=refresh_token` (log in with `/api/login`: no password grant, RFC 9700). '
+                       'The same rotation, reuse detection and grace window as `/api/refresh`. A registered '
+                       'client may authenticate (HTTP Basic or `client_secret_post`): the new tokens then carry '
+                       'its `client_id`, and only it may refresh them. Answers are not the envelope.',
+        'security': [{}, {'clientBasic': []}],
+        'requestBody': _oauth_form(dict({
+            'grant_type': {'const': 'refresh_token'},
+            'refresh_token': _string('The refresh token of the last login or refresh.', minLength=1),
+            'scope': dict(_SCOPE, description='Optional: narrower than the refresh token\'s (never wider).'),
+        }, **_CLIENT_FIELDS), ['grant_type', 'refresh_token']),
+        'responses': {
+            '200': {'description': 'A new pair (RFC 6749 5.1).',
+                    'headers': {'Cache-Control': {'schema': {'const': 'no-store'}}},
+                    'content': {_OAUTH_JSON: {'schema': {
+                        'type': 'object',
+                        'required': ['access_token', 'token_type', 'expires_in', 'refresh_token'],
+                        'properties': {'access_token': {'type': 'string'}, 'token_type': {'const': 'Bearer'},
+                                       'expires_in': {'type': 'integer'}, 'refresh_token': {'type': 'string'},
+                                       'scope': _string('The narrower scope asked for.')},
+                        'additionalProperties': False}}}},
+            '400': _oauth_bad_request('`invalid_grant` (the refresh token is invalid, expired, spent, revoked or '
+                                      'another client\'s), `unsupported_grant_type`, `invalid_request` (a field '
+                                      'missing, credentials in the query string, two client authentications), '
+                                      '`invalid_scope` (malformed or wider).',
+                                      ['invalid_grant', 'unsupported_grant_type', 'invalid_request', 'invalid_scope']),
+            '401': _INVALID_CLIENT,
+            '429': _CLIENT_THROTTLED,
+            '503': error('ServiceUnavailable'),
+        },
+    }},
+    '/api/oauth/revoke': {'post': {
+        'operationId': 'oauthRevoke', 'tags': ['OAuth'],
+        'summary': 'Revoke a token and its login, for registered clients (RFC 7009)',
+        'description': 'The access or refresh token\'s whole login is revoked, as a logout. An unknown, '
+                       'invalid or expired token answers 200 too.',
+        'security': [{'clientBasic': []}],
+        'requestBody': _oauth_form(dict({'token': _string('The token to revoke.', minLength=1)},
+                                        **dict(_TOKEN_HINT, **_CLIENT_FIELDS)), ['token']),
+        'responses': {
+            '200': {'description': 'Revoked, or nothing to revoke.',
+                    'headers': {'Cache-Control': {'schema': {'const': 'no-store'}}},
+                    'content': {_OAUTH_JSON: {'schema': {'type': 'object', 'additionalProperties': False}}}},
+            '400': _oauth_bad_request('`invalid_request` (`token` missing, credentials in the query string), '
+                                      '`unauthorized_client` (the token was issued to another client).',
+                                      ['invalid_request', 'unauthorized_client']),
+            '401': _INVALID_CLIENT,
+            '429': _CLIENT_THROTTLED,
+            '503': error('ServiceUnavailable'),
+        },
+    }},
+    '/api/oauth/introspect': {'post': {
+        'operationId': 'oauthIntrospect', 'tags': ['OAuth'],
+        'summary': 'What a token is, for registered clients (RFC 7662)',
+        'security': [{'clientBasic': []}],
+        'requestBody': _oauth_form(dict({'token': _string('The token to look at.', minLength=1)},
+                                        **dict(_TOKEN_HINT, **_CLIENT_FIELDS)), ['token']),
+        'responses': {
+            '200': {'description': '`{"active": false}` for anything not valid now; else the token\'s claims.',
+                    'headers': {'Cache-Control': {'schema': {'const': 'no-store'}}},
+                    'content': {_OAUTH_JSON: {'schema': {
+                        'type': 'object', 'required': ['active'],
+                        'properties': {
+                            'active': {'type': 'boolean'}, 'sub': {'type': 'string'},
+                            'username': {'type': 'string'}, 'exp': {'type': 'integer'},
+                            'iat': {'type': 'integer'}, 'iss': {'type': 'string'},
+                            'aud': {'type': ['string', 'array']}, 'scope': {'type': 'string'},
+                            'client_id': {'type': 'string'},
+                            'token_type': {'enum': ['Bearer', 'refresh_token']}},
+                        'additionalProperties': False}}}},
+            '400': _oauth_bad_request('`invalid_request`: `token` missing, or credentials in the query string.',
+                                      ['invalid_request']),
+            '401': _INVALID_CLIENT,
+            '429': _CLIENT_THROTTLED,
             '503': error('ServiceUnavailable'),
         },
     }},
@@ -402,6 +548,8 @@ PATHS = {
 
 TAGS = [
     {'name': 'Authentication', 'description': 'Tokens: log in, two-factor, sign up, refresh, log out.'},
+    {'name': 'OAuth', 'description': 'OAuth 2.0 endpoints (RFC 6749 refresh, RFC 7009, RFC 7662); '
+                                     'plain JSON answers, not the envelope.'},
     {'name': 'User', 'description': 'The token\'s user.'},
     {'name': 'Service', 'description': 'Health and documentation.'},
     {'name': 'Protected routes', 'description': 'Routes of installed addons that take a bearer token.'},
@@ -600,6 +748,9 @@ def _common_responses(routing):
     if routing.get('auth') == 'jwt':
         responses['498'] = error('InvalidToken')
         responses['503'] = error('ServiceUnavailable')
+        if routing.get('jwt_scopes'):
+            responses['403'] = error('InsufficientScope', 'The token\'s `scope` lacks one of: %s.' % ', '.join(
+                '`%s`' % scope for scope in request.env['jwt_provider.token']._route_scopes(routing)))
     return responses
 
 

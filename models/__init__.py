@@ -7,3 +7,4 @@ from . import ir_http
 from . import ir_ui_view
 from . import res_users
 from . import res_config_settings
+from . import jwt_provider_client

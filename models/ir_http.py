@@ -16,7 +16,7 @@ from odoo.http import request
 from odoo.sql_db import PoolError
 
 from ..answers import CLIENT_ERRORS, DEFAULT_CORS, JwtAnswer, answer_envelope, envelope, error_answer, jsonrpc_error
-from ..exceptions import BodyTooLarge, InvalidToken, JwtError, ServiceUnavailable
+from ..exceptions import BodyTooLarge, InsufficientScope, InvalidToken, JwtError, ServiceUnavailable
 from ..request_state import jwt_state
 from ..tools import bearer_token, check_body_size, check_form_encoding, remember_body_limit
 from .jwt_provider_key import DEFAULTS
@@ -125,12 +125,40 @@ class IrHttp(models.AbstractModel):
         """The user id of a valid access token; ``InvalidToken``/``KeyConfigError`` otherwise.
 
         Recording the token's use waits for the end of the request: Odoo rolls
-        back what authentication writes before it calls the endpoint.
+        back what authentication writes before it calls the endpoint. The
+        token's claims stay on the request's state (``scope``, ``client_id``).
         """
         env = api.Environment(request.cr, SUPERUSER_ID, {})
-        token_id, uid, last_used = env['jwt_provider.token']._lookup(token)
-        jwt_state(request).token_use = (token_id, last_used)
+        (token_id, uid, last_used), claims = env['jwt_provider.token']._lookup_claims(token)
+        state = jwt_state(request)
+        state.token_use = (token_id, last_used)
+        state.claims = claims
         return uid
+
+    @classmethod
+    def _jwt_check_scopes(cls, routing, claims):
+        """``InsufficientScope`` unless the token's ``scope`` grants every scope the
+        route requires (``@http.route(..., jwt_scopes=[...])``); a token without
+        ``scope`` keeps its user's full rights."""
+        env = api.Environment(request.cr, SUPERUSER_ID, {})
+        Token = env['jwt_provider.token']
+        required = Token._route_scopes(routing or {})
+        if required and not Token._scope_allows(claims, required):
+            raise InsufficientScope('scope %r lacks %s' % (claims.get('scope'), ' '.join(required)),
+                                    headers={'WWW-Authenticate': cls._jwt_www_authenticate(
+                                        'insufficient_scope', scope=' '.join(required))})
+
+    @classmethod
+    def _jwt_www_authenticate(cls, error=None, scope=None):
+        """The ``WWW-Authenticate`` challenge of a refused bearer request (RFC 6750 3):
+        ``Bearer realm="api"`` when no token was sent, with ``error`` (and the
+        ``scope`` needed) when one was."""
+        parts = ['realm="api"']
+        if error:
+            parts.append('error="%s"' % error)
+        if scope:
+            parts.append('scope="%s"' % scope)
+        return 'Bearer ' + ', '.join(parts)
 
     @classmethod
     def _jwt_login_as(cls, uid):
@@ -148,8 +176,13 @@ class IrHttp(models.AbstractModel):
         """
         state = jwt_state(request)
         state.stateless = True
+        token = cls._jwt_bearer_token()
         try:
-            uid = cls._jwt_verify(cls._jwt_bearer_token())
+            uid = cls._jwt_verify(token)
+            cls._jwt_check_scopes(state.routing, state.claims)
+        except InvalidToken as e:
+            e.headers.setdefault('WWW-Authenticate', cls._jwt_www_authenticate('invalid_token' if token else None))
+            raise JwtAnswer(cls._jwt_error_response(e))
         except JwtError as e:
             raise JwtAnswer(cls._jwt_error_response(e))
         except (psycopg2.Error, PoolError) as e:
@@ -212,4 +245,10 @@ class IrHttp(models.AbstractModel):
 
     @classmethod
     def _jwt_era_read_body(cls, limit):
+        raise NotImplementedError
+
+    @classmethod
+    def _jwt_era_api_routings(cls):
+        """The routing (``@http.route`` arguments) of every route ``_jwt_is_api_route``
+        accepts on this database, without a request."""
         raise NotImplementedError

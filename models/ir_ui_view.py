@@ -14,8 +14,9 @@ from odoo import api, models
 
 from .. import compat
 
-# The key store's action first: the settings page opens it.
-VIEW_FILES = ('jwt_provider_signing_key_views.xml', 'res_config_settings_views.xml', 'res_users_views.xml')
+# The key store's and the clients' actions first: the settings page opens them.
+VIEW_FILES = ('jwt_provider_signing_key_views.xml', 'jwt_provider_client_views.xml',
+              'res_config_settings_views.xml', 'res_users_views.xml')
 ADDON_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
@@ -30,7 +31,7 @@ class IrUiView(models.Model):
                 arch = f.read()
             if compat.ODOO_VERSION >= 18:
                 arch = arch.replace(b'<tree ', b'<list ').replace(b'</tree>', b'</list>').replace(
-                    b'>tree</field>', b'>list</field>')
+                    b'>tree</field>', b'>list</field>').replace(b'>tree,form<', b'>list,form<')
             xmlfile = io.BytesIO(arch)
             xmlfile.name = os.path.join('views', era, name)  # what Odoo reports errors against
             compat.load_xml(self.env, 'jwt_provider', xmlfile)

@@ -247,8 +247,9 @@ class JwtProviderKey(models.AbstractModel):
 
     @api.model
     def _scopes_supported(self):
-        """The scopes tokens may be asked for (RFC 8414 ``scopes_supported``)."""
-        return []
+        """The scopes tokens may be asked for (RFC 8414 ``scopes_supported``):
+        those the routes require, see ``jwt_provider.token._scopes_supported``."""
+        return self.env['jwt_provider.token']._scopes_supported()
 
     @api.model
     def _oauth_metadata(self):

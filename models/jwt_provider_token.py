@@ -16,6 +16,7 @@ import datetime
 import hashlib
 import json
 import logging
+import re
 import secrets
 
 import jwt
@@ -26,7 +27,7 @@ from odoo import _, api, fields, models
 from odoo.exceptions import AccessError
 
 from .. import compat
-from ..exceptions import InvalidToken, KeyConfigError
+from ..exceptions import InvalidScope, InvalidToken, KeyConfigError, OAuthError
 from ..tools import MAX_TOKEN_LENGTH, is_canonical_jws
 from .batches import BATCH_SIZE, Budget, run_in_batches
 from .tolerant_sql import execute_or_skip
@@ -40,6 +41,11 @@ LAST_USED_RESOLUTION = datetime.timedelta(minutes=1)
 # visible on the user form before the daily clean-up removes them.
 REVOKED_KEPT = datetime.timedelta(days=1)
 REQUIRED_CLAIMS = ('exp', 'iat', 'sub', 'jti', 'iss', 'aud', 'typ')
+
+
+# RFC 6749 3.3: scope-token = 1*( %x21 / %x23-5B / %x5D-7E ), joined by single spaces.
+SCOPE_TOKEN = re.compile(r'^[\x21\x23-\x5b\x5d-\x7e]+$')
+MAX_SCOPE_LENGTH = 1024  # a token carries it in every request's header
 
 
 def _digest(jti):
@@ -88,6 +94,8 @@ CLAIM_RULES = (
     ('iat', lambda claims, ctx: _is_int(claims.get('iat')) and claims['iat'] <= ctx['now'] + ctx['leeway']),
     ('lifetime', lambda claims, ctx: _is_int(claims.get('exp')) and _is_int(claims.get('iat'))
      and claims['exp'] - claims['iat'] <= ctx['lifetime'] + ctx['leeway']),
+    ('scope', lambda claims, ctx: 'scope' not in claims or isinstance(claims['scope'], str)),
+    ('client_id', lambda claims, ctx: 'client_id' not in claims or isinstance(claims['client_id'], str)),
 )
 
 
@@ -162,14 +170,16 @@ class JwtProviderToken(models.Model):
 
     # -- issuing -----------------------------------------------------------
     @api.model
-    def _issue_pair(self, user, family=None, now=None):
+    def _issue_pair(self, user, family=None, now=None, scope=None, client_id=None):
         """A new access token and refresh token for ``user``, as the API returns them
-        (a refresh passes the ``family`` of the login it continues)."""
+        (a refresh passes the ``family`` of the login it continues). ``scope``
+        (a tuple of scope tokens, see ``_parse_scope``) and ``client_id``, when
+        given, become claims of both (RFC 9068)."""
         new_login = not family
         family = family or secrets.token_urlsafe(16)
         pair = {
-            'token': self._issue(user, 'access', family, now),
-            'refresh_token': self._issue(user, 'refresh', family, now),
+            'token': self._issue(user, 'access', family, now, scope=scope, client_id=client_id),
+            'refresh_token': self._issue(user, 'refresh', family, now, scope=scope, client_id=client_id),
             'expires_in': self.env['jwt_provider.key']._param('access_lifetime'),
         }
         if new_login:  # a login, not a refresh: the session the user form lists
@@ -177,9 +187,9 @@ class JwtProviderToken(models.Model):
         return pair
 
     @api.model
-    def _issue(self, user, token_type, family=None, now=None):
+    def _issue(self, user, token_type, family=None, now=None, scope=None, client_id=None):
         """One signed token of ``token_type`` ('access', 'refresh' or 'mfa') for ``user``,
-        with a random ``jti``."""
+        with a random ``jti`` (and ``scope``, ``client_id`` claims when given)."""
         Key = self.env['jwt_provider.key']
         lifetime = Key._param('%s_lifetime' % token_type)
         new_login = not family and token_type != 'mfa'
@@ -199,6 +209,10 @@ class JwtProviderToken(models.Model):
             'exp': expires,
             'jti': jti,
         }
+        if scope is not None:
+            claims['scope'] = ' '.join(scope)
+        if client_id:
+            claims['client_id'] = client_id
         token = jwt.encode(claims, signing_key, algorithm=algorithm, headers={'kid': kid})
         self._insert_row(user.id, _digest(jti), token_type, family, kid, now, expires)
         if new_login:  # a token issued alone (validator.create_token) is a login too
@@ -264,7 +278,13 @@ class JwtProviderToken(models.Model):
 
     @api.model
     def _lookup(self, token):
-        """``(token_id, user_id, last_used)`` of a valid access token; raises ``InvalidToken``.
+        """``(token_id, user_id, last_used)`` of a valid access token; raises ``InvalidToken``."""
+        return self._lookup_claims(token)[0]
+
+    @api.model
+    def _lookup_claims(self, token, token_type='access'):
+        """``((token_id, user_id, last_used), claims)`` of a valid token of
+        ``token_type`` (access by default); raises ``InvalidToken``.
 
         One indexed query checks revocation, the signing key's id and that
         the user is still active. It runs on every request, so its form is
@@ -272,19 +292,19 @@ class JwtProviderToken(models.Model):
         subquery, not a join (planning a join cost PostgreSQL six times as
         long as running the whole query).
         """
-        claims, kid = self._verify(token, 'access')
+        claims, kid = self._verify(token, token_type)
         compat.flush(self.env)
         cr = self.env.cr
         cr.execute("""
             SELECT t.id, t.user_id, t.last_used
               FROM jwt_provider_token t
-             WHERE t.jti_hash = %s AND t.token_type = 'access' AND t.revoked IS NOT TRUE AND t.key_fp = %s
+             WHERE t.jti_hash = %s AND t.token_type = %s AND t.revoked IS NOT TRUE AND t.key_fp = %s
                AND (SELECT u.active FROM res_users u WHERE u.id = t.user_id)
-        """, [_digest(claims['jti']), kid])
+        """, [_digest(claims['jti']), token_type, kid])
         row = cr.fetchone()
         if not row or str(row[1]) != claims['sub']:
             raise InvalidToken('unknown, revoked or inactive')
-        return row
+        return row, claims
 
     @api.model
     def _touch(self, token_id, last_used):
@@ -302,8 +322,14 @@ class JwtProviderToken(models.Model):
 
     # -- refresh and revocation -------------------------------------------
     @api.model
-    def _refresh(self, refresh_token):
+    def _refresh(self, refresh_token, scope=None, client_id=None):
         """Spend ``refresh_token`` for a new pair (rotation with reuse detection).
+
+        The new pair keeps the refresh token's ``scope``, or the narrower
+        ``scope`` asked for (``InvalidScope`` if it is wider: RFC 6749 6), and
+        its ``client_id``: a token issued to a client is refreshed by that
+        client only (``InvalidToken`` otherwise); a client that refreshes a
+        token issued to none binds the new pair to itself.
 
         A client that retries within the grace window (its answer was lost, or
         it refreshed from two tabs) gets the same new pair back: the spent row
@@ -313,6 +339,11 @@ class JwtProviderToken(models.Model):
         attacker holds a stolen copy.
         """
         claims, kid = self._verify(refresh_token, 'refresh')
+        scope = self._narrow_scope(self._claim_scope(claims), scope)
+        bound = claims.get('client_id')
+        if bound and client_id != bound:
+            raise InvalidToken('refresh token of another client')
+        client_id = client_id or bound
         compat.flush(self.env)
         query = """
             SELECT t.id, t.user_id, t.revoked, t.revoked_reason, t.family, t.revoked_at, t.grace_pair
@@ -334,7 +365,7 @@ class JwtProviderToken(models.Model):
                  WHERE id = %s AND revoked IS NOT TRUE RETURNING id
             """, [now, token_id])
             if spent:
-                pair = self._issue_pair(user, family, now)
+                pair = self._issue_pair(user, family, now, scope=scope, client_id=client_id)
                 compat.flush(self.env)
                 cr.execute('UPDATE jwt_provider_token SET grace_pair = %s WHERE id = %s',
                            [_seal_pair(claims['jti'], pair), token_id])
@@ -365,6 +396,126 @@ class JwtProviderToken(models.Model):
         self.env.cr.execute('SELECT 1 FROM jwt_provider_token WHERE family = %s AND revoked IS NOT TRUE LIMIT 1',
                             [family])
         return bool(self.env.cr.fetchone())
+
+    # -- for registered clients: RFC 7662 introspection, RFC 7009 revocation --
+    @api.model
+    def _token_types_to_try(self, hint):
+        """Access and refresh, the ``token_type_hint``'s first (RFC 7009 2.1:
+        an unknown hint is ignored, the other types are tried too)."""
+        types = ['access', 'refresh']
+        if hint == 'refresh_token':
+            types.reverse()
+        return types
+
+    @api.model
+    def _find_valid(self, token, hint=None):
+        """``(token type, row, claims)`` of ``token`` if it is a valid access or
+        refresh token, else ``None``."""
+        if not isinstance(token, str):
+            return None
+        for token_type in self._token_types_to_try(hint):
+            try:
+                row, claims = self._lookup_claims(token, token_type)
+            except InvalidToken:
+                continue
+            return token_type, row, claims
+        return None
+
+    @api.model
+    def _introspect(self, token, hint=None):
+        """RFC 7662: what a registered resource server may know of ``token``;
+        ``{"active": false}`` and nothing else for anything not valid now."""
+        found = self._find_valid(token, hint)
+        if not found:
+            return {'active': False}
+        token_type, row, claims = found
+        user = self.env['res.users'].sudo().browse(row[1])
+        answer = {
+            'active': True,
+            'token_type': 'Bearer' if token_type == 'access' else 'refresh_token',
+            'sub': claims['sub'], 'username': user.login,
+            'exp': claims['exp'], 'iat': claims['iat'], 'iss': claims['iss'], 'aud': claims['aud'],
+        }
+        for name in ('scope', 'client_id'):
+            if claims.get(name):
+                answer[name] = claims[name]
+        return answer
+
+    @api.model
+    def _revoke_token(self, token, hint=None, client_id=None):
+        """RFC 7009: revoke the login ``token`` belongs to (its access and refresh
+        tokens, as a logout does). An invalid, expired or unknown token is
+        ignored (the answer is the same, RFC 7009 2.2). A token issued to
+        another client is not ``client_id``'s to revoke: ``OAuthError`` ``unauthorized_client``."""
+        found = self._find_valid(token, hint)
+        if not found:
+            return False
+        _token_type, row, claims = found
+        if claims.get('client_id') and claims['client_id'] != client_id:
+            raise OAuthError('unauthorized_client', 'The token was issued to another client')
+        family = self.sudo().browse(row[0]).family
+        self._revoke_domain([('id', '=', row[0])], 'logout')  # a token without a family too
+        self.env['jwt_provider.session'].sudo()._revoke_families([family], 'logout')
+        return True
+
+    # -- scopes (RFC 6749 3.3) -----------------------------------------------
+    @api.model
+    def _parse_scope(self, value):
+        """The scope a client asks for (space-separated, RFC 6749 3.3) as a sorted
+        tuple of its tokens, or ``None`` when absent or empty (today's full rights);
+        ``InvalidScope`` when malformed."""
+        if value is None or value == '':
+            return None
+        if not isinstance(value, str) or len(value) > MAX_SCOPE_LENGTH:
+            raise InvalidScope('scope not a string or too long')
+        tokens = value.split(' ')
+        if not all(SCOPE_TOKEN.match(token) for token in tokens):
+            raise InvalidScope('malformed scope')
+        return tuple(sorted(set(tokens)))
+
+    @api.model
+    def _claim_scope(self, claims):
+        """The scope of verified ``claims`` as ``_parse_scope`` gives it (``None``: no
+        ``scope`` claim, the token's user's full rights)."""
+        value = claims.get('scope')
+        return tuple(sorted(set(value.split()))) if isinstance(value, str) else None
+
+    @api.model
+    def _narrow_scope(self, granted, requested):
+        """The scope of a refreshed pair: ``granted``, or ``requested`` when it is
+        no wider (a token without scope may narrow to any); never wider."""
+        if requested is None:
+            return granted
+        if granted is not None and not set(requested) <= set(granted):
+            raise InvalidScope('scope wider than granted')
+        return requested
+
+    @api.model
+    def _route_scopes(self, routing):
+        """The scopes a route requires: its ``jwt_scopes`` (a list, or one
+        space-separated string), as a sorted tuple."""
+        declared = routing.get('jwt_scopes') or ()
+        if isinstance(declared, str):
+            declared = declared.split()
+        return tuple(sorted(set(declared)))
+
+    @api.model
+    def _scope_allows(self, claims, required):
+        """Whether verified access-token ``claims`` may call a route that requires
+        the scopes ``required`` (``jwt_scopes=[...]``): all of them must be granted;
+        a token without ``scope`` keeps its user's full rights."""
+        granted = self._claim_scope(claims)
+        return granted is None or set(required or ()) <= set(granted)
+
+    @api.model
+    def _scopes_supported(self):
+        """Every scope an ``auth='jwt'`` route of this database requires
+        (``jwt_scopes=[...]``), sorted: the ``scopes_supported`` of the metadata
+        (RFC 8414)."""
+        scopes = set()
+        for routing in self.env['ir.http']._jwt_era_api_routings():
+            scopes.update(self._route_scopes(routing))
+        return sorted(scopes)
 
     # -- two-factor tickets ------------------------------------------------
     @api.model

@@ -8,3 +8,4 @@ from . import test_http
 from . import test_second_factor
 from . import test_sessions
 from . import test_i18n
+from . import test_scopes

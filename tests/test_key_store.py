@@ -170,7 +170,7 @@ class TestKeyStore(JwtCase):
         self.assertTrue(metadata['issuer'].startswith('http'))
         self.assertEqual(metadata['jwks_uri'], metadata['issuer'] + '/.well-known/jwks.json')
         self.assertEqual(metadata['grant_types_supported'], ['refresh_token'])
-        self.assertEqual(metadata['scopes_supported'], [])
+        self.assertEqual(metadata['scopes_supported'], self.env['jwt_provider.token']._scopes_supported())
 
     def test_verification_costs_one_query(self):
         """The per-request path: the key store comes from the registry cache; the one

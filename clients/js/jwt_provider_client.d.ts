@@ -64,8 +64,9 @@ export class JwtProviderClient {
   baseUrl: string;
   tokens: Tokens | null;
   readonly loggedIn: boolean;
-  login(email: string, password: string): Promise<Tokens>;
-  register(email: string, password: string, name: string): Promise<Tokens>;
+  /** `scope`: space-separated; limits the tokens to routes whose `jwt_scopes` it grants */
+  login(email: string, password: string, options?: { scope?: string }): Promise<Tokens>;
+  register(email: string, password: string, name: string, options?: { scope?: string }): Promise<Tokens>;
   refresh(): Promise<Tokens>;
   /** the envelope's `data`; refreshes once and retries once on 498 */
   request<T = unknown>(path: string, options?: RequestOptions): Promise<T>;

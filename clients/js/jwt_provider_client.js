@@ -73,26 +73,29 @@ export class JwtProviderClient {
   /**
    * Log in. When the user has two-factor authentication the server answers
    * 401 with a ticket: `onTotpRequired` is asked for the code, which is sent
-   * to `/api/login/totp`.
+   * to `/api/login/totp`. `options.scope` (space-separated) limits the tokens
+   * to the routes whose `jwt_scopes` it grants.
    * @returns {Promise<Tokens>}
    */
-  async login(email, password) {
+  async login(email, password, options = {}) {
+    const extra = options.scope ? { scope: options.scope } : {};
     let body;
     try {
-      body = await this._call('POST', '/api/login', { email, password });
+      body = await this._call('POST', '/api/login', { ...extra, email, password });
     } catch (error) {
       const challenge = error instanceof ApiError && error.status === 401 && error.data;
       if (!challenge || !challenge.totp_required) throw error;
       if (!this.onTotpRequired) throw new ApiError(401, 'Two-factor code required but no onTotpRequired callback', challenge);
       const code = await this.onTotpRequired({ ticket: challenge.ticket, expiresIn: challenge.expires_in });
-      body = await this._call('POST', '/api/login/totp', { ticket: challenge.ticket, code: String(code) });
+      body = await this._call('POST', '/api/login/totp', { ...extra, ticket: challenge.ticket, code: String(code) });
     }
     return this._setTokens(body.data);
   }
 
   /** Sign up (when the server allows free sign-up) and log in. @returns {Promise<Tokens>} */
-  async register(email, password, name) {
-    const body = await this._call('POST', '/api/register', { email, password, name });
+  async register(email, password, name, options = {}) {
+    const extra = options.scope ? { scope: options.scope } : {};
+    const body = await this._call('POST', '/api/register', { ...extra, email, password, name });
     return this._setTokens(body.data);
   }
 

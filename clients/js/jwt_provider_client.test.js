@@ -169,6 +169,15 @@ test('live: concurrent calls refused with 498 share one refresh, then retry once
   await client.logout();
 });
 
+test('live: a scoped login cannot call a route that requires another scope', live, async () => {
+  const client = new JwtProviderClient({ baseUrl: URL });
+  await client.login(LOGIN, PASSWORD, { scope: 'sale.read' });
+  // examples/jwt_provider_example: /example/jwt/partners/count requires partner.read
+  await assert.rejects(client.request('/example/jwt/partners/count'), (e) => e.status === 403);
+  await client.login(LOGIN, PASSWORD, { scope: 'partner.read' });
+  assert.equal(typeof (await client.request('/example/jwt/partners/count')).count, 'number');
+});
+
 test('live: login asks for the two-factor code and sends it with the ticket', liveTotp, async () => {
   const { fetch, paths } = spiedFetch();
   const asked = [];

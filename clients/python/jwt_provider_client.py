@@ -63,11 +63,13 @@ class JwtProviderClient(object):
         """Whether the client holds tokens (they may still have expired)."""
         return bool(self.tokens and self.tokens.get('token'))
 
-    def login(self, email, password):
+    def login(self, email, password, scope=None):
         """Log in; a 401 with a ticket asks ``on_totp_required`` for the code
-        and sends it to ``/api/login/totp``. Returns the tokens."""
+        and sends it to ``/api/login/totp``. Returns the tokens. ``scope``
+        (space-separated) limits them to the routes whose ``jwt_scopes`` it grants."""
+        extra = {'scope': scope} if scope else {}
         try:
-            body = self._call('POST', '/api/login', {'email': email, 'password': password})
+            body = self._call('POST', '/api/login', dict(extra, email=email, password=password))
         except ApiError as error:
             challenge = error.data if error.status == 401 and isinstance(error.data, dict) else None
             if not challenge or not challenge.get('totp_required'):
@@ -75,12 +77,13 @@ class JwtProviderClient(object):
             if self.on_totp_required is None:
                 raise ApiError(401, 'Two-factor code required but no on_totp_required callback', challenge)
             code = self.on_totp_required({'ticket': challenge['ticket'], 'expires_in': challenge.get('expires_in')})
-            body = self._call('POST', '/api/login/totp', {'ticket': challenge['ticket'], 'code': str(code)})
+            body = self._call('POST', '/api/login/totp', dict(extra, ticket=challenge['ticket'], code=str(code)))
         return self._set_tokens(body['data'])
 
-    def register(self, email, password, name):
+    def register(self, email, password, name, scope=None):
         """Sign up (when the server allows free sign-up) and log in. Returns the tokens."""
-        body = self._call('POST', '/api/register', {'email': email, 'password': password, 'name': name})
+        extra = {'scope': scope} if scope else {}
+        body = self._call('POST', '/api/register', dict(extra, email=email, password=password, name=name))
         return self._set_tokens(body['data'])
 
     def refresh(self, refused_token=None):

@@ -41,6 +41,16 @@ def test_login_me_logout(user):
     assert raw_me(tokens['token']) == 498
 
 
+def test_scoped_login(user):
+    client = JwtProviderClient(URL)
+    client.login(user['login'], user['password'], scope='sale.read')
+    with pytest.raises(ApiError) as refused:  # examples/jwt_provider_example: requires partner.read
+        client.request('GET', '/example/jwt/partners/count')
+    assert refused.value.status == 403
+    client.login(user['login'], user['password'], scope='partner.read')
+    assert isinstance(client.request('GET', '/example/jwt/partners/count')['count'], int)
+
+
 def test_refused_token_is_refreshed_and_the_call_retried(user):
     client = JwtProviderClient(URL)
     first = client.login(user['login'], user['password'])

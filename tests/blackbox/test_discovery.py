@@ -57,6 +57,8 @@ def test_metadata_names_our_issuer_and_endpoints(user):
                        ('introspection_endpoint', '/api/oauth/introspect')):
         assert metadata[name] == metadata['issuer'] + path
     assert metadata['grant_types_supported'] == ['refresh_token']
+    # examples/jwt_provider_example's /example/jwt/partners/count requires partner.read
+    assert 'partner.read' in metadata['scopes_supported']
 
 
 def test_hmac_keys_are_never_published(admin, user):

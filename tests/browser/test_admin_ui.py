@@ -703,3 +703,32 @@ def test_apps_search_finds_the_module_with_its_icon(page, rpc):
     assert 'jwt_provider/static/description/icon.png' in src, src
     icon.evaluate('e => e.complete || new Promise(resolve => e.addEventListener("load", resolve))')
     assert icon.evaluate('e => e.naturalWidth') >= 128, 'the icon did not load'
+
+
+# -- API clients -------------------------------------------------------------------------------
+
+def test_api_client_secret_is_shown_once_and_works(page, rpc):
+    client_id = rpc.call('jwt_provider.client', 'create', {'name': 'Browser RS %s' % uuid.uuid4().hex[:6]})
+    # Reached from the settings page.
+    open_settings(page)
+    page.locator('button:has-text("API clients")').first.click()
+    page.wait_for_selector('.o_list_view, .o_list_renderer', state='visible', timeout=PAGE_TIMEOUT)
+    settle(page)
+    open_web(page, 'action=jwt_provider.action_jwt_provider_client&id=%d&model=jwt_provider.client'
+                   '&view_type=form' % client_id, '.o_form_view')
+    # (11.0 renders header buttons without their name)
+    page.locator('button[name=action_generate_secret]:visible, '
+                 'button:has-text("Generate secret"):visible').first.click()
+    modal = page.locator(MODAL).last
+    modal.wait_for()
+    settle(page, 0.5)
+    shot(page, 'secret-dialog', rpc.series)
+    secret = modal.locator('.o_field_widget[name=secret]').first.inner_text().strip()
+    public_id = modal.locator('.o_field_widget[name=client_id]').first.inner_text().strip()
+    assert len(secret) >= 40 and public_id
+    close_modal(page)
+    # Nothing kept the secret: the dialog saved no row, the client holds a hash.
+    assert rpc.call('jwt_provider.client.secret', 'search', []) == []
+    answer = requests.post(URL + '/api/oauth/introspect', auth=(public_id, secret), data={'token': 'x'},
+                           timeout=TIMEOUT)
+    assert answer.status_code == 200 and answer.json() == {'active': False}, answer.text

@@ -22,6 +22,13 @@ class ExampleController(http.Controller):
     def ping(self, **kw):
         return jwt_http.response(data={'uid': request.env.uid})
 
+    # Scopes: a token whose `scope` lacks `partner.read` answers 403 insufficient_scope here;
+    # a token without `scope` (today's logins) keeps its user's full rights.
+    @http.route('/example/jwt/partners/count', type='http', auth='jwt', jwt_scopes=['partner.read'],
+                methods=['GET'])
+    def partners_count(self, **kw):
+        return jwt_http.response(data={'count': request.env['res.partner'].search_count([])})
+
     # Odoo's converters work as in any route: the record is read with the token user's rights.
     @http.route('/example/jwt/partner/<model("res.partner"):partner>', type='http', auth='jwt',
                 methods=['GET'])

@@ -22,6 +22,7 @@ from odoo.addons.jwt_provider.exceptions import ServiceUnavailable
 from odoo.addons.jwt_provider.models import jwt_provider_login_attempt as attempt_module
 from odoo.addons.jwt_provider.models import jwt_provider_token as token_module
 from odoo.addons.jwt_provider.models.ir_http import IrHttp
+from odoo.addons.jwt_provider.models.jwt_provider_client import JwtProviderClient
 from odoo.addons.jwt_provider.models.jwt_provider_key import JwtProviderKey
 from odoo.addons.jwt_provider.models.jwt_provider_login_attempt import JwtProviderLoginAttempt
 from odoo.addons.jwt_provider.models.jwt_provider_signing_key import JwtProviderSigningKey
@@ -398,7 +399,8 @@ def _ascii_folding():
 
 @guard('throttle', 'Repeated failures get 429 + Retry-After',
        ['test_login_rules.TestLoginRules.test_throttle_locks_the_login_from_that_address_only',
-        'blackbox:test_throttle.py::test_repeated_failures_get_429_then_recover'])
+        'blackbox:test_throttle.py::test_repeated_failures_get_429_then_recover',
+        'blackbox:test_oauth.py::test_bad_client_secrets_are_throttled'])
 def _no_throttle():
     return swap(JwtProviderLoginAttempt, '_reserve_attempt', lambda self, login, address: None)
 
@@ -607,6 +609,35 @@ def _no_body_cap():
        ['blackbox:test_robustness.py::test_json_nested_deeper_than_32_is_a_bad_request'])
 def _any_depth():
     return swap(tools, '_json_depth', lambda text: 0)
+
+
+# -- scopes and OAuth clients -------------------------------------------------------
+@guard('scope-check', "A route's jwt_scopes refuse (403 insufficient_scope) a token whose scope lacks one",
+       ['test_scopes.TestScopes.test_route_scopes',
+        'blackbox:test_oauth.py::test_scope_required_by_route'])
+def _scopes_ignored():
+    return swap(JwtProviderToken, '_scope_allows', lambda self, claims, required: True)
+
+
+@guard('scope-never-widens', 'A refresh keeps or narrows the scope, never widens it',
+       ['test_scopes.TestScopes.test_refresh_keeps_narrows_never_widens',
+        'blackbox:test_oauth.py::test_token_refresh_grant'])
+def _scopes_widen():
+    return swap(JwtProviderToken, '_narrow_scope',
+                lambda self, granted, requested: granted if requested is None else requested)
+
+
+@guard('client-secret', 'OAuth clients are refused (401 invalid_client) without their current secret',
+       ['test_scopes.TestClients.test_authenticate',
+        'test_scopes.TestClients.test_new_secret_and_archive_refuse_the_old',
+        'blackbox:test_oauth.py::test_client_authentication'])
+def _any_client_secret():
+    original = vars(JwtProviderClient)['_authenticate']
+
+    def authenticate(self, client_id, secret, address):
+        client = self.sudo().with_context(active_test=False).search([('client_id', '=', client_id)], limit=1)
+        return client or original(self, client_id, secret, address)
+    return swap(JwtProviderClient, '_authenticate', authenticate)
 
 
 def jwt_provider_users(user_id):

@@ -1,0 +1,1 @@
+from . import jwt_provider_client_secret
