@@ -59,6 +59,11 @@ export class ApiError extends Error {
   retryAfter: number | null;
 }
 
+/** A token that does not verify offline. */
+export class TokenError extends Error {
+  constructor(message: string);
+}
+
 export class JwtProviderClient {
   constructor(options: ClientOptions);
   baseUrl: string;
@@ -72,4 +77,6 @@ export class JwtProviderClient {
   request<T = unknown>(path: string, options?: RequestOptions): Promise<T>;
   me(): Promise<Profile>;
   logout(options?: { everywhere?: boolean }): Promise<void>;
+  /** offline check of an RS256/ES256 token with the published keys; the claims, or rejects with TokenError */
+  verify(token?: string, options?: { audience?: string; leeway?: number }): Promise<Record<string, unknown>>;
 }

@@ -19,6 +19,13 @@
 // An answer of 498 (token invalid or expired) makes the client spend the
 // refresh token once and retry the call once; concurrent calls share that
 // one refresh (a refresh token works once: reusing it ends the session).
+//
+// A service that receives our tokens can check them without asking the
+// server, when it signs with RS256 or ES256: `await client.verify(token)`
+// checks the signature with the published keys (/.well-known/jwks.json,
+// fetched again for a key id it has not seen: a rotation), the issuer of the
+// server's metadata and the expiry, with WebCrypto. Revocation is the server's
+// to know: a logged-out token verifies offline until it expires.
 
 /** An answer with `success: false`, or a non-JSON error answer. */
 export class ApiError extends Error {
@@ -34,6 +41,32 @@ export class ApiError extends Error {
     this.status = status;
     this.data = data;
     this.retryAfter = retryAfter;
+  }
+}
+
+/** A token that does not verify offline (see `JwtProviderClient.verify`). */
+export class TokenError extends Error {
+  constructor(message) {
+    super(message);
+    this.name = 'TokenError';
+  }
+}
+
+const VERIFY_ALGORITHMS = {
+  RS256: { importAs: { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' }, verifyAs: { name: 'RSASSA-PKCS1-v1_5' } },
+  ES256: { importAs: { name: 'ECDSA', namedCurve: 'P-256' }, verifyAs: { name: 'ECDSA', hash: 'SHA-256' } },
+};
+
+function base64UrlBytes(text) {
+  const base64 = text.replace(/-/g, '+').replace(/_/g, '/').padEnd(Math.ceil(text.length / 4) * 4, '=');
+  return Uint8Array.from(atob(base64), (c) => c.charCodeAt(0));
+}
+
+function base64UrlJson(text) {
+  try {
+    return JSON.parse(new TextDecoder().decode(base64UrlBytes(text)));
+  } catch (e) {
+    throw new TokenError('Malformed token');
   }
 }
 
@@ -63,6 +96,7 @@ export class JwtProviderClient {
     this.tokens = tokens;
     this._fetch = fetchImpl || globalThis.fetch.bind(globalThis);
     this._refreshing = null;
+    this._keys = null;      // Promise of {issuer, keys: Map(kid -> CryptoKey promise)}
   }
 
   /** Whether the client holds tokens (they may still have expired). */
@@ -157,6 +191,62 @@ export class JwtProviderClient {
     } finally {
       this._setTokens(null);
     }
+  }
+
+  /**
+   * Check `token` offline (RS256 or ES256): its signature with the server's
+   * published key of the token's `kid`, its issuer and its expiry
+   * (`leeway` seconds of clock skew). `audience`, when given, must match `aud`.
+   * @returns {Promise<object>} the token's claims; rejects with TokenError
+   */
+  async verify(token = this.tokens && this.tokens.token, { audience = undefined, leeway = 10 } = {}) {
+    const parts = typeof token === 'string' ? token.split('.') : [];
+    if (parts.length !== 3) throw new TokenError('Malformed token');
+    const header = base64UrlJson(parts[0]);
+    const claims = base64UrlJson(parts[1]);
+    const algorithm = VERIFY_ALGORITHMS[header.alg];
+    if (!algorithm) throw new TokenError(`Cannot verify ${header.alg} offline (RS256 or ES256 only)`);
+    const key = await this._publicKey(header.kid, header.alg);
+    const signed = new TextEncoder().encode(`${parts[0]}.${parts[1]}`);
+    if (!(await crypto.subtle.verify(algorithm.verifyAs, key, base64UrlBytes(parts[2]), signed))) {
+      throw new TokenError('Bad signature');
+    }
+    const { issuer } = await this._keys;
+    if (claims.iss !== issuer) throw new TokenError('Wrong issuer');
+    if (audience !== undefined && claims.aud !== audience) throw new TokenError('Wrong audience');
+    if (typeof claims.exp !== 'number' || claims.exp + leeway < Date.now() / 1000) throw new TokenError('Expired');
+    return claims;
+  }
+
+  /** The CryptoKey of `kid`; the key set is fetched again once for a kid not seen yet. */
+  async _publicKey(kid, alg) {
+    for (const fresh of [false, true]) {
+      if (!this._keys || fresh) this._keys = this._loadKeys();
+      const { keys } = await this._keys;
+      if (keys.has(kid)) {
+        const jwk = keys.get(kid);
+        if (jwk.alg !== alg) throw new TokenError('Key and token algorithms differ');
+        return crypto.subtle.importKey('jwk', jwk, VERIFY_ALGORITHMS[alg].importAs, false, ['verify']);
+      }
+    }
+    throw new TokenError('Unknown key id');
+  }
+
+  async _loadKeys() {
+    const fetchJson = async (url) => {
+      const response = await this._fetch(url, { headers: { Accept: 'application/json' } });
+      if (!response.ok) throw new TokenError(`Cannot fetch ${url} (HTTP ${response.status})`);
+      return response.json();
+    };
+    const loading = (async () => {
+      const metadata = await fetchJson(`${this.baseUrl}/.well-known/oauth-authorization-server`);
+      // The key set from the server this client talks to (the metadata's
+      // jwks_uri names the public URL, which a client inside may not reach).
+      const set = await fetchJson(`${this.baseUrl}/.well-known/jwks.json`);
+      return { issuer: metadata.issuer, keys: new Map(set.keys.map((jwk) => [jwk.kid, jwk])) };
+    })();
+    loading.catch(() => { if (this._keys === loading) this._keys = null; });
+    return loading;
   }
 
   _setTokens(tokens) {

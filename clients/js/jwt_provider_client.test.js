@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
 import { test } from 'node:test';
 
-import { ApiError, JwtProviderClient } from './jwt_provider_client.js';
+import { ApiError, JwtProviderClient, TokenError } from './jwt_provider_client.js';
 
 const URL = process.env.JWT_TEST_URL;
 const LOGIN = process.env.JWT_TEST_LOGIN || 'admin';
@@ -18,6 +18,8 @@ const TOTP_LOGIN = process.env.JWT_TEST_TOTP_LOGIN;
 const TOTP_PASSWORD = process.env.JWT_TEST_TOTP_PASSWORD;
 const TOTP_SECRET = process.env.JWT_TEST_TOTP_SECRET;
 const live = { skip: !URL && 'JWT_TEST_URL is not set' };
+// Set when the server signs with RS256 or ES256 (tokens a service can verify offline).
+const liveOffline = { skip: (!URL && 'JWT_TEST_URL is not set') || (!process.env.JWT_TEST_OFFLINE && 'JWT_TEST_OFFLINE is not set') };
 const liveTotp = { skip: (!URL && 'JWT_TEST_URL is not set') || (!TOTP_SECRET && 'JWT_TEST_TOTP_SECRET is not set') };
 
 /** RFC 6238 (SHA-1, 30 s, 6 digits) of a base32 secret, as authenticator apps compute it. */
@@ -176,6 +178,26 @@ test('live: a scoped login cannot call a route that requires another scope', liv
   await assert.rejects(client.request('/example/jwt/partners/count'), (e) => e.status === 403);
   await client.login(LOGIN, PASSWORD, { scope: 'partner.read' });
   assert.equal(typeof (await client.request('/example/jwt/partners/count')).count, 'number');
+});
+
+test('live: verify() checks a token offline with the published keys', liveOffline, async () => {
+  const { fetch, paths } = spiedFetch();
+  const client = new JwtProviderClient({ baseUrl: URL, fetch });
+  const tokens = await client.login(LOGIN, PASSWORD);
+  const claims = await client.verify();
+  assert.equal(claims.sub, String(tokens.user.id));
+  assert.equal(claims.typ, 'access');
+  assert.equal((await client.verify(tokens.token, { audience: claims.aud })).jti, claims.jti);
+  // A payload changed after signing, another audience, or a key id the server never had: refused.
+  const [head, payload, signature] = tokens.token.split('.');
+  const other = Buffer.from(JSON.stringify({ ...claims, sub: '1' })).toString('base64url');
+  await assert.rejects(client.verify(`${head}.${other}.${signature}`), (e) => e instanceof TokenError && e.message === 'Bad signature');
+  await assert.rejects(client.verify(tokens.token, { audience: 'elsewhere' }), (e) => e instanceof TokenError);
+  const unknownKid = Buffer.from(JSON.stringify({ alg: JSON.parse(Buffer.from(head, 'base64url')).alg, kid: 'nope' })).toString('base64url');
+  await assert.rejects(client.verify(`${unknownKid}.${payload}.${signature}`), (e) => e instanceof TokenError && e.message === 'Unknown key id');
+  // The key set was fetched once, and once more for the unknown kid: never per token.
+  assert.equal(paths.filter((path) => path === '/.well-known/jwks.json').length, 2);
+  await client.logout();
 });
 
 test('live: login asks for the two-factor code and sends it with the ticket', liveTotp, async () => {

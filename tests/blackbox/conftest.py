@@ -196,3 +196,14 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if item.module.__name__.rsplit('.', 1)[-1] in HEAVY_MODULES:
             item.add_marker(skip)
+
+
+def settings(admin, **values):
+    """A settings record, as the page creates one when it opens."""
+    return admin.call('res.config.settings', 'create', values)
+
+
+def rotate(admin, algorithm=None):
+    """The *Rotate key* button of the settings page."""
+    values = {'jwt_algorithm': algorithm} if algorithm else {}
+    admin.call('res.config.settings', 'action_jwt_generate_key', [settings(admin, **values)])

@@ -8,21 +8,10 @@ import jwt
 import pytest
 import requests
 
-from conftest import TIMEOUT, URL, WORKERS_URL, assert_envelope, bearer, login
+from conftest import TIMEOUT, URL, WORKERS_URL, assert_envelope, bearer, login, rotate
 
 JWKS = URL + '/.well-known/jwks.json'
 METADATA = URL + '/.well-known/oauth-authorization-server'
-
-
-def settings(admin, **values):
-    """A settings record, as the page creates one when it opens."""
-    return admin.call('res.config.settings', 'create', values)
-
-
-def rotate(admin, algorithm=None):
-    """The *Rotate key* button of the settings page."""
-    values = {'jwt_algorithm': algorithm} if algorithm else {}
-    admin.call('res.config.settings', 'action_jwt_generate_key', [settings(admin, **values)])
 
 
 @pytest.fixture
@@ -64,7 +53,11 @@ def test_metadata_names_our_issuer_and_endpoints(user):
 def test_hmac_keys_are_never_published(admin, user):
     token = login(user)['token']
     assert kid(token)
-    assert requests.get(JWKS, timeout=TIMEOUT).json() == {'keys': []}
+    published = requests.get(JWKS, timeout=TIMEOUT).json()['keys']
+    # Only public RSA/EC keys (those of earlier RS256/ES256 keys still verifying
+    # their tokens); the HMAC key in effect never, nor any symmetric member.
+    assert kid(token) not in [key['kid'] for key in published]
+    assert all(key['kty'] in ('RSA', 'EC') and 'k' not in key and 'd' not in key for key in published), published
 
 
 def test_unknown_kid_answers_498(admin, user):
