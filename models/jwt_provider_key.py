@@ -225,10 +225,21 @@ class JwtProviderKey(models.AbstractModel):
     # -- discovery ---------------------------------------------------------
     @api.model
     def _public_jwk(self, algorithm, public_key):
-        """The public JWK (RFC 7517) of an RS256/ES256 public key, without kid."""
-        from jwt.algorithms import ECAlgorithm, RSAAlgorithm
-        converter = RSAAlgorithm if algorithm == 'RS256' else ECAlgorithm
-        return converter.to_jwk(public_key, as_dict=True)
+        """The public JWK (RFC 7517) of an RS256/ES256 public key, without kid.
+
+        EC coordinates are written at the curve's full length (RFC 7518
+        6.2.1.2): PyJWT's ``to_jwk`` drops their leading zero bytes, one key in
+        128, and strict clients (PyJWT's own ``PyJWK`` among them) refuse such a key."""
+        from jwt.algorithms import RSAAlgorithm
+        if algorithm == 'RS256':
+            return RSAAlgorithm.to_jwk(public_key, as_dict=True)
+        numbers = public_key.public_numbers()
+        size = (public_key.curve.key_size + 7) // 8
+
+        def coordinate(value):
+            return base64.urlsafe_b64encode(value.to_bytes(size, 'big')).rstrip(b'=').decode('ascii')
+        curve = {'secp256r1': 'P-256', 'secp384r1': 'P-384', 'secp521r1': 'P-521'}[public_key.curve.name]
+        return {'kty': 'EC', 'crv': curve, 'x': coordinate(numbers.x), 'y': coordinate(numbers.y)}
 
     @api.model
     def _jwks(self):

@@ -1,9 +1,10 @@
 """The key store: key ids, rotation, retirement, migration of databases from before key ids, discovery."""
+import base64
 import datetime
 
 import jwt
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from odoo.exceptions import AccessError, UserError
 
@@ -108,6 +109,19 @@ class TestKeyStore(JwtCase):
                                         audience=self.Key._audience())['sub'], str(self.user.id))
         self.key(self.kid(rs_token)).action_retire()
         self.assertEqual([key['kid'] for key in self.Key._jwks()['keys']], [self.kid(es_token)])
+
+    def test_ec_coordinates_keep_their_full_length(self):
+        """RFC 7518 6.2.1.2: x and y of a P-256 key are 32 bytes, leading zeros included;
+        a shorter one makes strict clients (PyJWT's PyJWK) refuse the whole key."""
+        while True:  # one key in 128 has a coordinate below 2**248
+            public = ec.generate_private_key(ec.SECP256R1()).public_key()
+            numbers = public.public_numbers()
+            if min(numbers.x, numbers.y) < 2 ** 248:
+                break
+        jwk = self.Key._public_jwk('ES256', public)
+        for member in ('x', 'y'):
+            self.assertEqual(len(base64.urlsafe_b64decode(jwk[member] + '=' * (-len(jwk[member]) % 4))), 32)
+        self.assertEqual(jwt.PyJWK(dict(jwk, alg='ES256')).key.public_numbers(), numbers)
 
     def test_rfc7638_thumbprint(self):
         """RFC 7638, section 3.1: the example key's thumbprint."""

@@ -6,6 +6,7 @@ import hmac
 import json
 import time
 
+import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
@@ -37,8 +38,9 @@ class TestTokenValidation(JwtCase):
         genuine = self.Token._issue(self.user, 'access')
         self.assertValid(genuine)  # guards the forgeries below: same claims, same registered jti
         claims = self.issued_claims(genuine)
+        kid = jwt.get_unverified_header(genuine)['kid']  # the key in effect: only the algorithm differs
         for alg in ('none', 'None', 'NONE', 'nOnE'):
-            self.assertInvalid(unsigned({'alg': alg, 'typ': 'JWT'}, claims))
+            self.assertInvalid(unsigned({'alg': alg, 'typ': 'JWT', 'kid': kid}, claims))
 
     def test_wrong_key(self):
         self.assertInvalid(self.craft(key='x' * 64))
@@ -56,7 +58,8 @@ class TestTokenValidation(JwtCase):
         genuine = self.Token._issue(self.user, 'access')
         self.assertValid(genuine)  # a real RS256 token: the forgery re-signs exactly its claims
         claims = self.issued_claims(genuine)
-        signing_input = '%s.%s' % (b64(json.dumps({'alg': 'HS256', 'typ': 'JWT'}).encode()),
+        header = {'alg': 'HS256', 'typ': 'JWT', 'kid': jwt.get_unverified_header(genuine)['kid']}
+        signing_input = '%s.%s' % (b64(json.dumps(header).encode()),
                                    b64(json.dumps(claims).encode()))
         signature = hmac.new(public_pem.encode(), signing_input.encode(), hashlib.sha256).digest()
         forged = signing_input + '.' + b64(signature)

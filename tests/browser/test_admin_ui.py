@@ -721,7 +721,7 @@ def test_api_client_secret_is_shown_once_and_works(page, rpc):
                  'button:has-text("Generate secret"):visible').first.click()
     modal = page.locator(MODAL).last
     modal.wait_for()
-    settle(page, 0.5)
+    settle(page)
     shot(page, 'secret-dialog', rpc.series)
     secret = modal.locator('.o_field_widget[name=secret]').first.inner_text().strip()
     public_id = modal.locator('.o_field_widget[name=client_id]').first.inner_text().strip()
