@@ -22,24 +22,28 @@ BURST_TIMEOUT = 120
 
 RETRIES = collections.Counter()
 RETRIES_LOCK = threading.Lock()
-# Connection resets retried in one test: a few are the kernel's (see burst());
-# more would mean the server drops connections, which no retry should hide.
-MAX_RESETS = 10
+# Connection resets retried in one test are the kernel's when a burst overflows
+# the listen backlog (see burst()): the --workers server listens with 8 per
+# worker, 16 in all, the smallest backlog of the servers under test. A burst of
+# n connections may so see n - 16 resets; more would mean the server drops
+# connections it accepted, which no retry should hide.
+LISTEN_BACKLOG = 16
 
 
 @pytest.fixture(autouse=True)
 def connection_resets(request):
     """Counts the resets ``burst`` retried in the test: printed, recorded as the
     junit property ``connection_resets_retried`` (and in the run's figures when
-    there were any), and bounded by MAX_RESETS."""
+    there were any), and bounded by what the listen backlog explains."""
     RETRIES.clear()
     yield
-    resets = RETRIES['reset by peer']
+    resets, allowed = RETRIES['reset by peer'], RETRIES['backlog overflow']
     request.node.user_properties.append(('connection_resets_retried', resets))
-    print('connection resets retried: %d (at most %d)' % (resets, MAX_RESETS))
+    print('connection resets retried: %d (at most %d)' % (resets, allowed))
     if resets:
-        report('%s: %d connection resets retried (at most %d)' % (request.node.name, resets, MAX_RESETS))
-    assert resets <= MAX_RESETS, '%d connection resets retried, more than %d' % (resets, MAX_RESETS)
+        report('%s: %d connection resets retried (at most %d)' % (request.node.name, resets, allowed))
+    assert resets <= allowed, '%d connection resets retried, more than the %d a full backlog explains' % (
+        resets, allowed)
 
 
 def burst(count, call):
@@ -55,6 +59,8 @@ def burst(count, call):
     """
     barrier = threading.Barrier(count)
     results = [None] * count
+    with RETRIES_LOCK:
+        RETRIES['backlog overflow'] += max(0, count - LISTEN_BACKLOG)
 
     def worker(i):
         try:
