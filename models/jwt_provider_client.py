@@ -82,7 +82,8 @@ class JwtProviderClient(models.Model):
         ``invalid_client`` (401, ``WWW-Authenticate: Basic``) otherwise.
         Throttled like logins: ``LoginThrottled`` while locked out."""
         if not isinstance(client_id, str) or not isinstance(secret, str) or not client_id or not secret \
-                or len(client_id) > MAX_CREDENTIAL_LENGTH or len(secret) > MAX_CREDENTIAL_LENGTH:
+                or len(client_id) > MAX_CREDENTIAL_LENGTH or len(secret) > MAX_CREDENTIAL_LENGTH \
+                or '\x00' in client_id or '\x00' in secret:  # PostgreSQL refuses NUL: never in a query
             raise self._invalid_client('malformed client credentials')
         Attempts = self.env['jwt_provider.login_attempt'].sudo()
         login = THROTTLE_PREFIX + client_id

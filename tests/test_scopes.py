@@ -101,7 +101,9 @@ class TestClients(JwtCase):
     def test_authenticate(self):
         self.assertEqual(self.Client._authenticate(self.client.client_id, self.secret, '10.1.1.1'), self.client)
         for client_id, secret in ((self.client.client_id, 'wrong'), ('unknown', self.secret),
-                                  (self.client.client_id, ''), (None, self.secret)):
+                                  (self.client.client_id, ''), (None, self.secret),
+                                  ('\x00' + self.client.client_id, self.secret),  # Schemathesis found a 500
+                                  (self.client.client_id, self.secret + '\x00')):
             with self.assertRaises(OAuthError) as caught:
                 self.Client._authenticate(client_id, secret, '10.1.1.1')
             self.assertEqual((caught.exception.error, caught.exception.code), ('invalid_client', 401))
