@@ -140,6 +140,8 @@ class IrHttp(models.AbstractModel):
         """``InsufficientScope`` unless the token's ``scope`` grants every scope the
         route requires (``@http.route(..., jwt_scopes=[...])``); a token without
         ``scope`` keeps its user's full rights."""
+        if not (routing or {}).get('jwt_scopes'):  # most routes: no environment to build per request
+            return
         env = api.Environment(request.cr, SUPERUSER_ID, {})
         Token = env['jwt_provider.token']
         required = Token._route_scopes(routing or {})

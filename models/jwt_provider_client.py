@@ -86,26 +86,14 @@ class JwtProviderClient(models.Model):
                 or '\x00' in client_id or '\x00' in secret:  # PostgreSQL refuses NUL: never in a query
             raise self._invalid_client('malformed client credentials')
         Attempts = self.env['jwt_provider.login_attempt'].sudo()
-        login = THROTTLE_PREFIX + client_id
-        Attempts._reserve_attempt(login, address)
-        client = None
-        try:
+        with Attempts._attempt(THROTTLE_PREFIX + client_id, address) as attempt:
             client = self.sudo().search([('client_id', '=', client_id)], limit=1)
-            crypt = self._crypt()
             stored = client.secret_hash if client else None
             if stored:
-                valid = crypt.verify(secret, stored)
+                attempt.succeeded = self._crypt().verify(secret, stored)
             else:  # as long as a wrong secret: the answer's time does not tell registered ids
                 self.env['res.users']._jwt_dummy_password_check(secret)
-                valid = False
-            if not valid:
-                client = None
-        finally:
-            if client:
-                Attempts._forgive(login, address)
-            else:
-                Attempts._fail(login, address)
-        if not client:
+        if not attempt.succeeded:
             raise self._invalid_client('wrong client credentials from %s' % address)
         return client
 

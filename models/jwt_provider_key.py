@@ -100,7 +100,7 @@ class JwtProviderKey(models.AbstractModel):
         """The issuer URL (``iss``, RFC 8414's ``issuer``): ``jwt_provider.issuer``, set at
         install from ``web.base.url`` (which Odoo rewrites on administrator logins, so
         it is not read live); set it to the server's public URL."""
-        ICP = self.env['ir.config_parameter'].sudo()
+        ICP = self._config_parameters()
         issuer = ICP.get_param('jwt_provider.issuer') or ICP.get_param('web.base.url') or 'http://localhost:8069'
         return issuer.rstrip('/')
 

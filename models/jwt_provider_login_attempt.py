@@ -33,10 +33,12 @@ latest count at once and a failure's count survives whatever the request
 does next.
 """
 import collections
+import contextlib
 import hashlib
 import ipaddress
 import threading
 import time
+import types
 
 import psycopg2
 
@@ -214,6 +216,22 @@ class JwtProviderLoginAttempt(models.Model):
             if time.monotonic() >= deadline:  # 'busy' for too long
                 raise LoginThrottled(1)
             _WAITERS.wait(wait, seen)
+
+    @contextlib.contextmanager
+    def _attempt(self, login, address, earlier=0):
+        """An attempt of ``login`` from ``address`` around its check: reserved on
+        entry (``LoginThrottled`` while locked out), then forgiven if the block
+        set ``succeeded`` on what it yields, else settled as a failure (an error
+        counts as one)."""
+        self._reserve_attempt(login, address)
+        outcome = types.SimpleNamespace(succeeded=False)
+        try:
+            yield outcome
+        finally:
+            if outcome.succeeded:
+                self._forgive(login, address, earlier=earlier)
+            else:
+                self._fail(login, address)
 
     @api.model
     def _fail(self, login, address):

@@ -114,9 +114,7 @@ class ResUsers(models.Model):
         the login's counters (``jwt_provider.login_attempt``).
         """
         Attempts = self.env['jwt_provider.login_attempt'].sudo()
-        Attempts._reserve_attempt(email, address)
-        succeeded = False
-        try:
+        with Attempts._attempt(email, address) as attempt:  # an error counts as a failure
             try:
                 user = self._jwt_authenticate_password(email, password)
             except AccessDenied:
@@ -135,13 +133,7 @@ class ResUsers(models.Model):
                     'ticket': Token._issue(user, 'mfa'),
                     'expires_in': self.env['jwt_provider.key']._param('mfa_lifetime'),
                 })
-            succeeded = True
-        finally:
-            # Settled whatever happened: an error counts as a failure.
-            if succeeded:
-                Attempts._forgive(email, address)
-            else:
-                Attempts._fail(email, address)
+            attempt.succeeded = True
         return user
 
     @api.model
@@ -155,9 +147,7 @@ class ResUsers(models.Model):
         Token = self.env['jwt_provider.token'].sudo()
         user = Token._ticket_user(ticket)
         Attempts = self.env['jwt_provider.login_attempt'].sudo()
-        Attempts._reserve_attempt(user.login, address)
-        succeeded = False
-        try:
+        with Attempts._attempt(user.login, address, earlier=1) as attempt:
             try:
                 if not isinstance(code, str) or not TOTP_CODE_RE.match(code.strip()):
                     raise AccessDenied()
@@ -167,12 +157,7 @@ class ResUsers(models.Model):
                 _logger.info('API two-factor code refused from %s', address)
                 raise IncorrectCode()
             Token._spend_ticket(ticket)
-            succeeded = True
-        finally:
-            if succeeded:
-                Attempts._forgive(user.login, address, earlier=1)
-            else:
-                Attempts._fail(user.login, address)
+            attempt.succeeded = True
         return user
 
     @api.model
