@@ -5,6 +5,7 @@ addon calls these helpers and never looks at the Odoo version.
 """
 import base64
 import datetime
+import threading
 
 from odoo import SUPERUSER_ID, exceptions, fields, release
 
@@ -198,3 +199,12 @@ def clear_cache(env):
         registry.clear_cache()
     else:
         registry.clear_caches()
+
+
+def registry_in_test_mode(registry):
+    """Whether Odoo's tests have put ``registry`` in test mode: ``in_test_mode()``
+    up to 18.0; 19.0's tests swap the registries' lock for a dummy instead."""
+    in_test_mode = getattr(registry, 'in_test_mode', None)
+    if in_test_mode is not None:
+        return in_test_mode()
+    return not isinstance(type(registry)._lock, type(threading.RLock()))

@@ -16,16 +16,34 @@ from werkzeug.routing import RequestRedirect
 from odoo.modules.registry import Registry
 
 from ..answers import answer_envelope, error_answer, jsonrpc_error
+from ..compat import registry_in_test_mode
 from ..request_state import JSONRPC_TYPES
 from ..tools import bearer_token, token_db_claim
 
 
 def addon_registry(db):
-    """The registry of ``db`` if it is loaded and has this addon, else ``None``."""
-    registry = Registry.registries.get(db) if db else None
-    if registry is None or not hasattr(registry['ir.http'], '_jwt_before_auth'):
+    """The registry of ``db`` if it is loaded and has this addon, else ``None``.
+
+    A registry being loaded (a server answers while it preloads, or while a
+    thread reloads it after another process installed a module) is waited for,
+    as Odoo's own ``Registry(db)`` waits: half-built, it lacks the routes of the
+    modules not loaded yet, and the route maps built from it are kept. The lock
+    is free, and the wait nil, when nothing loads."""
+    if not db:
+        return None
+    registry = Registry.registries.get(db)
+    if registry is None or not _loaded(registry):
+        with Registry._lock:  # held by the thread that loads it
+            registry = Registry.registries.get(db)
+    if registry is None or not _loaded(registry) or not hasattr(registry['ir.http'], '_jwt_before_auth'):
         return None
     return registry
+
+
+def _loaded(registry):
+    # Tests that run while their module installs (at_install) use the registry
+    # being loaded, on purpose.
+    return registry.ready or registry_in_test_mode(registry)
 
 
 def token_db(httprequest, allowed):

@@ -13,6 +13,7 @@ as one failure (the lines are printed). Exit status is non-zero on any failure.
 Odoo 11.0 to 19.0: the options and the way results are logged differ by
 series (see odoo_cmd, workers_args and count_odoo_tests).
 """
+import json
 import os
 import re
 import signal
@@ -474,6 +475,16 @@ class Server(object):
                 os.killpg(self.proc.pid, signal.SIGKILL)
 
 
+def server_command():
+    """What a black-box test needs to start a server of its own on the test
+    database (test_startup watches one start): the command without a port or
+    log file, and the environment entries Odoo gets beyond the tests' own."""
+    env = odoo_env()
+    return dict(JWT_TEST_ODOO_CMD=json.dumps(odoo_cmd('--workers=0', '--max-cron-threads=0', '--log-level=info')),
+                JWT_TEST_ODOO_ENV=json.dumps({k: v for k, v in env.items() if ENV.get(k) != v}),
+                JWT_TEST_ODOO_UNSET=json.dumps([k for k in ENV if k not in env]))
+
+
 def run_blackbox(extra_args):
     state = module_state('jwt_provider')
     if state != 'installed':
@@ -508,7 +519,8 @@ def run_blackbox(extra_args):
                    JWT_TEST_PLAIN_DB_ERROR=plain_error or '', ODOO_JWT_BODY_TIMEOUT=BODY_TIMEOUT,
                    JWT_TEST_FAULT_WINDOWS=FAULT_WINDOWS, JWT_TEST_OCA_URL=oca.url if oca else '',
                    JWT_TEST_OCA_DB=OCA_DB, JWT_TEST_OCA_SKIP=oca_skip or '',
-                   JWT_FUZZ_REPORT=os.path.join(LOG_DIR, 'fuzz-report.txt'))
+                   JWT_FUZZ_REPORT=os.path.join(LOG_DIR, 'fuzz-report.txt'),
+                   **server_command())
         print('[tests] black-box HTTP tests against %s and %s (--workers 2)' % (threaded.url, workers.url),
               flush=True)
         if os.path.exists(junit):

@@ -596,6 +596,14 @@ def _any_image_type():
         'image/svg+xml' if b'<svg' in content.lower() else 'text/html'))
 
 
+@guard('docs-csp', '`/api/docs` runs under a Content-Security-Policy (its own script and document only) '
+       'and is never framed', ['blackbox:test_openapi.py::test_docs_page'])
+def _docs_without_csp():
+    """The browser test renders the page under this policy; the header check is the proof."""
+    from odoo.addons.jwt_provider.controllers import openapi
+    return swap(openapi, 'DOCS_CSP', None)
+
+
 @guard('body-cap', 'Bodies over the cap answer 413 before they are read',
        ['blackbox:test_fuzz.py::test_bodies_over_one_mib_answer_413'])
 def _no_body_cap():
