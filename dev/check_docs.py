@@ -14,8 +14,9 @@ import sys
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 LINK = re.compile(r'\]\(([^)#\s]+)(#[^)]*)?\)')
 FILE = re.compile(r'`([\w.\-/]+(?:\.(?:py|md|txt|xml|csv|toml|cfg|yaml|yml|json|sh|js|pot|po|png|ini)|/))`')
-# Created by the harness (dist/: make dist), or files of Odoo / other projects the pages talk about.
-NOT_OURS = re.compile(r'^(\.state/|\.venv|dist/|\.ci/run$|/|~|odoo/|addons/|auth_totp/|auth_signup/|web/|base/|'
+# Created by the harness (dist/: make dist), files of Odoo / other projects the pages talk about,
+# or beside the clone (../: where it lives is the user's choice, so it is not checked).
+NOT_OURS = re.compile(r'^(\.state/|\.venv|dist/|\.ci/run$|/|~|\.\./|odoo/|addons/|auth_totp/|auth_signup/|web/|base/|'
                       r'.*__manifest__\.py$|setup\.py$|pyproject\.toml$|schemathesis\.toml$|openapi\.json$|'
                       r'package(-lock)?\.json$|node_modules/|fault-windows\.txt$|figures\.txt$|prove\.(json|log)$|'
                       r'prove-pytest\.log$|blackbox\.xml$|fuzz-report\.txt$|ir\.access\.csv$|'
