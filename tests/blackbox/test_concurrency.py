@@ -153,9 +153,12 @@ def test_fifty_parallel_logins(admin, params, server):
         assert_envelope(answer, 200, True)
 
 
-@pytest.mark.parametrize('server', sorted(SERVERS))
-def test_hundred_parallel_me(admin, server):
-    """Issue #9: 5 of 100 answered 500."""
+@pytest.mark.parametrize('server,count', [('threaded', 200), ('workers', 100)])
+def test_parallel_me_beyond_the_pool(admin, server, count):
+    """Issue #9: 5 of 100 answered 500. The threaded server gets 200 at once, three
+    times Odoo's pool of 64 connections (without the API slots, 19.0 served 100 within
+    the pool on a 2-core machine, and 67 of 200 met 503); each --workers process
+    serves one request at a time."""
     url = SERVERS[server]
     users = [admin.new_user() for _i in range(4)]
     tokens = [login(user, url)['token'] for user in users]
@@ -163,10 +166,10 @@ def test_hundred_parallel_me(admin, server):
     def one(i):
         return requests.get(url + '/api/me', headers=bearer(tokens[i % len(tokens)]), timeout=BURST_TIMEOUT)
 
-    answers = burst(100, one)
+    answers = burst(count, one)
     errors, samples = server_errors(answers)
-    assert errors == 0, '%d of 100 without a proper answer: %s %s' % (errors, statuses(answers), samples)
-    assert statuses(answers) == {200: 100}
+    assert errors == 0, '%d of %d without a proper answer: %s %s' % (errors, count, statuses(answers), samples)
+    assert statuses(answers) == {200: count}
 
 
 # The sequential contract (test_throttle) is exact: with a limit of N, the

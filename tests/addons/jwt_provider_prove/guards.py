@@ -461,13 +461,11 @@ def _in_flight_is_a_failure():
 
 @guard('api-slots', 'Bursts of logins and `/api/me` on a threaded server get no 5xx: API requests wait for a slot '
        'instead of exhausting the connection pool',
-       ['blackbox:test_concurrency.py::test_hundred_parallel_me[threaded]'], until=15)
+       ['blackbox:test_concurrency.py::test_parallel_me_beyond_the_pool[threaded-200]'])
 def _as_many_api_requests_as_arrive():
     """No bound on API requests in flight: each takes its cursor from Odoo's pool,
     which refuses the one too many. (Fifty logins stay below the pool's 64 even
-    so: the hash spreads them out; the hundred /api/me do not.) Up to 15.0: on
-    16.0+ the hundred fit the pool without the slots on a 2-core machine, so the
-    test passes either way there and proves nothing."""
+    so: the hash spreads them out; two hundred /api/me do not.)"""
     return swap(tools, '_API_SLOTS', [threading.BoundedSemaphore(10 ** 6)])
 
 
