@@ -8,37 +8,37 @@
 export DB HTTP_PORT ODOO_SRC ODOO_VERSION ODOO_SRC_ARCHIVES PYTHON PG_VERSION TEST_SERIES TEST_JOBS TEST_TIMEOUT TEST_PG_VERSIONS
 
 run:
-	@dev/harness.sh run $(ARGS)
+	@dev/harness.py run $(ARGS)
 
 test:
-	@dev/harness.sh test $(ARGS)
+	@dev/harness.py test $(ARGS)
 
 test-all:
-	@dev/harness.sh test-all
+	@dev/harness.py test-all
 
 test-wheel:
-	@dev/harness.sh test-wheel
+	@dev/harness.py test-wheel
 
 dist:
-	@dev/harness.sh dist $(ARGS)
+	@dev/harness.py dist $(ARGS)
 
 prove:
-	@dev/harness.sh prove $(ARGS)
+	@dev/harness.py prove $(ARGS)
 
 lint:
-	@dev/harness.sh lint
+	@dev/harness.py lint
 
 pot:
-	@dev/harness.sh pot
+	@dev/harness.py pot
 
 bench:
-	@dev/harness.sh bench $(ARGS)
+	@dev/harness.py bench $(ARGS)
 
 fuzz:
-	@dev/harness.sh fuzz $(ARGS)
+	@dev/harness.py fuzz $(ARGS)
 
 stop:
-	@dev/harness.sh stop
+	@dev/harness.py stop
 
 clean:
-	@dev/harness.sh clean
+	@dev/harness.py clean

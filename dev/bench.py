@@ -1,6 +1,6 @@
 """What a token costs: requests/s and latency against Odoo's own floor.
 
-Started by ``make bench`` (dev/harness.sh bench). For each server mode
+Started by ``make bench`` (dev/harness.py bench). For each server mode
 (threaded, --workers 2) and each concurrency it runs wrk against:
   floor       GET /api/ping                       no authentication at all
   floor_db    the same with a session cookie      (Odoo skips its database listing)

@@ -1,6 +1,6 @@
 """Build, for each Odoo series, what an Odoo user installs (``make dist``).
 
-    python dev/dist.py [--wheel-only] [SERIES ...]    (from dev/harness.sh dist; all series by default)
+    python dev/dist.py [--wheel-only] [SERIES ...]    (from dev/harness.py dist; all series by default)
 
 Into ``dist/`` (git-ignored), per series:
 

@@ -1,7 +1,7 @@
 """``make fuzz``: at least 10,000 generated hostile requests against a threaded
 and a ``--workers 2`` server, then the concurrency tests (issue #9).
 
-Run through the harness (``dev/harness.sh fuzz [options] [pytest args]``),
+Run through the harness (``dev/harness.py fuzz [options] [pytest args]``),
 which exports the ``HARNESS_*`` variables ``make test`` uses:
 
 1. a database of its own, ``<DB>_fuzz_<flavor>``, copied from the template,

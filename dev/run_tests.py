@@ -7,7 +7,7 @@
 An Odoo log with ERROR lines that no known harmless pattern explains counts
 as one failure (the lines are printed). Exit status is non-zero on any failure.
 
-    python dev/run_tests.py [PYTEST_ARGS...]     (from dev/harness.sh test)
+    python dev/run_tests.py [PYTEST_ARGS...]     (from dev/harness.py test)
     python dev/run_tests.py --check-log LOGFILE  (lists a log's unexplained ERROR lines)
 
 Odoo 11.0 to 19.0: the options and the way results are logged differ by

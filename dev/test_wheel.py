@@ -1,6 +1,6 @@
 """The wheel of `make dist`, installed as an Odoo user installs it, passes the contract.
 
-    python dev/test_wheel.py     (dev/harness.sh test-wheel; make test runs it on JWT_WHEEL_SERIES)
+    python dev/test_wheel.py     (dev/harness.py test-wheel; make test runs it on JWT_WHEEL_SERIES)
 
 1. dev/dist.py builds this series' wheel from the addon as it ships
    (whool for 16.0+, setuptools-odoo before);

@@ -1,6 +1,6 @@
 """PostgreSQL goes away under load, and comes back (issue #9).
 
-The harness's private cluster (dev/harness.sh: ``<state>/pg/data``, run by
+The harness's private cluster (dev/harness.py: ``<state>/pg/data``, run by
 ``pg_ctl`` as the ``postgres`` user) is stopped while both servers are
 serving ``/api/me``, kept down a few seconds, then started again with the
 options it ran with (``pg_ctl restart`` reads them from ``postmaster.opts``).

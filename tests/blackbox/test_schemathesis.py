@@ -1,7 +1,7 @@
 """Schemathesis against the live OpenAPI document: what the document says is true.
 
 ``st run <server>/api/openapi.json --checks all`` from Schemathesis' own
-virtualenv (``HARNESS_SCHEMATHESIS_PY``, built by ``dev/harness.sh`` from
+virtualenv (``HARNESS_SCHEMATHESIS_PY``, built by ``dev/harness.py`` from
 ``requirements/schemathesis.txt``: current Schemathesis needs a newer Python
 than 11.0's), with the bearer token of a fresh user, a fixed seed and a bounded
 number of examples per operation. 0 failures expected.
@@ -121,7 +121,7 @@ def _summary(output):
 
 def test_schemathesis(admin):
     if not ST_PYTHON:
-        pytest.skip('no Schemathesis virtualenv (dev/harness.sh sets HARNESS_SCHEMATHESIS_PY)')
+        pytest.skip('no Schemathesis virtualenv (dev/harness.py sets HARNESS_SCHEMATHESIS_PY)')
     st = os.path.join(os.path.dirname(ST_PYTHON), 'st')
     token = login(admin.new_user())['token']
     _set_signup(admin, True)

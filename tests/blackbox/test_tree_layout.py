@@ -69,7 +69,7 @@ def test_empty_addons_folder_is_left_out(empty_addons_tree):
 
     env = {k: v for k, v in os.environ.items() if k not in ('ODOO_VERSION', 'PYTHON')}
     env['ODOO_SRC'] = str(tree)
-    done = subprocess.run(['bash', os.path.join(ROOT, 'dev', 'harness.sh'), 'addons-path'], env=env,
+    done = subprocess.run(['python3', os.path.join(ROOT, 'dev', 'harness.py'), 'addons-path'], env=env,
                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == modules, done.stderr
@@ -109,7 +109,7 @@ def test_a_newer_series_needs_no_harness_work(newer_tree):
     not from a table of the series the harness knows."""
     env = {k: v for k, v in os.environ.items() if k not in ('ODOO_VERSION', 'PYTHON', 'PG_VERSION')}
     env['ODOO_SRC'] = str(newer_tree)
-    done = subprocess.run(['bash', os.path.join(ROOT, 'dev', 'harness.sh'), 'info'], env=env,
+    done = subprocess.run(['python3', os.path.join(ROOT, 'dev', 'harness.py'), 'info'], env=env,
                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True, timeout=60)
     assert done.returncode == 0, done.stderr
     want_pg = '18' if debian_pg_major() < 16 else ''
