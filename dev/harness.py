@@ -985,8 +985,13 @@ def addon_fingerprint():
 # i18n/jwt_provider.pot is the union of the series' exports (views differ by era):
 # `make pot` adds this series' terms (11.0 and 19.0 cover both eras; delete the
 # file first to drop stale ones). tests/test_i18n.py checks it on every series.
-POT_EXPORT = '''from odoo.addons.jwt_provider.tests.common import export_pot
-open(%r, 'wb').write(export_pot(env, 'jwt_provider'))
+# Odoo's own export, in `odoo shell`: the addon's tests are not imported.
+POT_EXPORT = '''import io
+from odoo import release
+from odoo.tools.translate import trans_export
+buffer = io.BytesIO()
+trans_export(None, ['jwt_provider'], buffer, 'po', env if release.version_info[0] >= 19 else env.cr)
+open(%r, 'wb').write(buffer.getvalue())
 '''
 
 

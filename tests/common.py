@@ -26,8 +26,8 @@ def post_install(cls):
 
 def export_pot(env, module):
     """The translation template of ``module`` as Odoo exports it, as bytes
-    (``trans_export`` takes a cursor up to 18.0, an env from 19.0); also
-    what ``make pot`` writes."""
+    (``trans_export`` takes a cursor up to 18.0, an env from 19.0), as
+    ``make pot`` writes it (dev/harness.py, which does not import the tests)."""
     from odoo.tools.translate import trans_export
     buffer = io.BytesIO()
     trans_export(None, [module], buffer, 'po', env if compat.ODOO_VERSION >= 19 else env.cr)
