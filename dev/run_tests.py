@@ -17,11 +17,12 @@ import json
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
 import xml.etree.ElementTree as ET
+
+from harness import free_port  # one place for the harness and the tools
 
 ENV = os.environ
 ROOT = ENV['HARNESS_ROOT']
@@ -103,14 +104,6 @@ BODY_TIMEOUT = '10'
 # and whool eras, and the newest series. Empty for none.
 WHEEL_SERIES = ENV.get('JWT_WHEEL_SERIES', '11.0 16.0 19.0').split()
 FAULT_RECORD = re.compile(r'psycopg2|OperationalError|InterfaceError|PoolError|[Cc]onnection|database|cursor')
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(('127.0.0.1', 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def odoo_cmd(*args, db=None, served=None, python=None, addons_path=None):
