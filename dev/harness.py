@@ -720,10 +720,9 @@ class Series:
             self.start_pg()
         unlock('pg')
 
-    def start_pg(self, attempt_base=0):
+    def start_pg(self):
         self.prepare_pgdir()
         initdone = os.path.join(self.pgdir, '.initdb-done')
-        owned = ['chown', '-R'] if IS_ROOT else None
         if not os.path.isfile(os.path.join(self.pgdata, 'PG_VERSION')) or not os.path.isfile(initdone):
             say('creating a private PostgreSQL cluster in %s' % self.pgdata)
             shutil.rmtree(self.pgdata, ignore_errors=True)
@@ -731,8 +730,8 @@ class Series:
                 os.remove(initdone)
             os.makedirs(self.pgdata, exist_ok=True)
             os.makedirs(self.pgsock, exist_ok=True)
-            if owned:
-                run(owned + ['postgres:', self.pgdir])
+            if IS_ROOT:
+                run(['chown', '-R', 'postgres:', self.pgdir])
             if not as_pg(['test', '-w', self.pgdata]):
                 die('the postgres user cannot write %s' % self.pgdata)
             with open(os.path.join(self.pgdir, 'initdb.log'), 'w') as f:
@@ -760,7 +759,8 @@ class Series:
             say('PostgreSQL did not start on port %d (attempt %d), see %s/server.log' % (port, attempt, self.pgdir))
             if attempt == 2:
                 say('re-creating the cluster')
-                os.remove(initdone)
+                if os.path.exists(initdone):
+                    os.remove(initdone)
                 return self.start_pg()
         if not self.pg_running():
             die('PostgreSQL does not start, see %s/server.log' % self.pgdir)
