@@ -50,9 +50,11 @@ def token_db(httprequest, allowed):
     """The loaded database, with the addon, that the bearer token's ``db``
     claim names and ``allowed(db)`` (Odoo's dbfilter) accepts; else ``None``."""
     db = token_db_claim(bearer_token(httprequest.headers))
-    if addon_registry(db) is None:
+    # The claim is unverified: Odoo's dbfilter first, so that it never makes a
+    # request wait for a registry the server does not serve.
+    if not db or not allowed(db) or addon_registry(db) is None:
         return None
-    return db if allowed(db) else None
+    return db
 
 
 def _lenient(converter):

@@ -470,10 +470,12 @@ class Server(object):
 
 def server_command():
     """What a black-box test needs to start a server of its own on the test
-    database (test_startup watches one start): the command without a port or
-    log file, and the environment entries Odoo gets beyond the tests' own."""
-    env = odoo_env()
-    return dict(JWT_TEST_ODOO_CMD=json.dumps(odoo_cmd('--workers=0', '--max-cron-threads=0', '--log-level=info')),
+    database (test_startup watches one start): the command (its log file left
+    to the test), its URL, and the environment entries Odoo gets beyond the tests' own."""
+    env, port = odoo_env(), free_port()
+    return dict(JWT_TEST_ODOO_CMD=json.dumps(odoo_cmd('--workers=0', '--max-cron-threads=0', '--log-level=info',
+                                                      '--http-port=%d' % port)),
+                JWT_TEST_ODOO_URL='http://127.0.0.1:%d' % port,
                 JWT_TEST_ODOO_ENV=json.dumps({k: v for k, v in env.items() if ENV.get(k) != v}),
                 JWT_TEST_ODOO_UNSET=json.dumps([k for k in ENV if k not in env]))
 

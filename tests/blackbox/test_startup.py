@@ -12,7 +12,6 @@ import json
 import os
 import re
 import signal
-import socket
 import subprocess
 import threading
 import time
@@ -31,12 +30,6 @@ LOADED = re.compile(r'odoo\.modules\.loading: Modules loaded\.')
 OURS = re.compile(r'odoo\.modules\.loading: [Ll]oading module jwt_provider \(')
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(('127.0.0.1', 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
 def starting_server(tmp_path):
     """An Odoo server on the test database, just launched: (url, log, process)."""
@@ -45,12 +38,12 @@ def starting_server(tmp_path):
     env = dict(os.environ, **json.loads(os.environ.get('JWT_TEST_ODOO_ENV') or '{}'))
     for name in json.loads(os.environ.get('JWT_TEST_ODOO_UNSET') or '[]'):
         env.pop(name, None)
-    port, log = free_port(), str(tmp_path / 'server.log')
-    command = COMMAND + ['--http-port=%d' % port, '--logfile=' + log, '--log-handler=odoo.modules.loading:DEBUG']
+    log = str(tmp_path / 'server.log')
+    command = COMMAND + ['--logfile=' + log, '--log-handler=odoo.modules.loading:DEBUG']
     process = subprocess.Popen(command, env=env,
                                start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        yield 'http://127.0.0.1:%d' % port, log, process
+        yield os.environ['JWT_TEST_ODOO_URL'], log, process
     finally:
         os.killpg(process.pid, signal.SIGTERM)
         try:
