@@ -18,6 +18,7 @@
         'data/jwt_provider_data.xml',
     ],
     'installable': True,
+    'uninstall_hook': 'uninstall_hook',
     # Listed under Apps' default "Apps" filter: administrators find it by searching "jwt".
     'application': True,
 }

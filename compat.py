@@ -208,3 +208,30 @@ def registry_in_test_mode(registry):
     if in_test_mode is not None:
         return in_test_mode()
     return not isinstance(type(registry)._lock, type(threading.RLock()))
+
+
+# The cache signal the addon moves when a token may have been revoked
+# (token_cache.py): Odoo's one cache sequence up to 16.0; from 17.0 the group
+# whose caches API requests never use (asset bundles), so a logout costs the
+# other workers no more than their next page's asset lookup.
+SIGNAL_GROUP = 'assets'
+
+
+def cache_signal(registry):
+    """This process's value of that signal, as Odoo's ``check_signaling`` read it
+    at the start of the request (None: the registry does no signaling)."""
+    sequences = getattr(registry, 'cache_sequences', None)
+    if sequences is not None:
+        return sequences.get(SIGNAL_GROUP)
+    return getattr(registry, 'cache_sequence', None)
+
+
+def cache_signal_sql():
+    """``(relation, plpgsql statement)`` that moves the signal in the database,
+    in the transaction that runs it: Odoo's sequence up to 18.0, a row of its
+    signaling table from 19.0."""
+    if ODOO_VERSION >= 19:
+        table = 'orm_signaling_' + SIGNAL_GROUP
+        return table, 'INSERT INTO %s DEFAULT VALUES' % table
+    sequence = 'base_cache_signaling_' + SIGNAL_GROUP if ODOO_VERSION >= 17 else 'base_cache_signaling'
+    return sequence, "PERFORM nextval('%s')" % sequence

@@ -26,7 +26,8 @@ then the cost of refusing a login and the SQL queries of one request of
 each kind, from a --log-level=debug_sql server.
 
 Options (environment): BENCH_CELL (s, default 3), BENCH_ROUNDS (default 3),
-BENCH_CONCURRENCY (default "1 4 16"), BENCH_MODES (default "threaded workers").
+BENCH_CONCURRENCY (default "1 4 16"), BENCH_MODES (default "threaded workers"),
+BENCH_ROUTES (default: all of them; e.g. "floor_db jwt me" while profiling).
 
 ``--scale`` measures what a big token table costs: first ``/api/me`` and
 ``/api/login`` against a copy of the database holding BENCH_GC_ROWS tokens
@@ -61,6 +62,7 @@ CELL = float(ENV.get('BENCH_CELL', '3'))
 ROUNDS = int(ENV.get('BENCH_ROUNDS', '3'))
 CONCURRENCY = [int(c) for c in ENV.get('BENCH_CONCURRENCY', '1 4 16').split()]
 MODES = ENV.get('BENCH_MODES', 'threaded workers').split()
+ROUTES = ENV.get('BENCH_ROUTES', '').split()
 BENCH_DB = (ENV.get('DB') or 'jwt_provider') + '_bench_' + ENV['HARNESS_FLAVOR'].replace('-', '_')
 PROFILE_FIELDS = ['name', 'email', 'company_id']  # what /api/me answers besides id and avatar
 # (ratio name, numerator, denominator, target or None): printed per concurrency.
@@ -319,7 +321,9 @@ def bench_mode(mode, api_key):
             for group in GROUPS:
                 cells = {name: (server.url, routes[name], cell_seconds(name, connections, login_time),
                                 (server.proc.pid, BENCH_DB))
-                         for name in group if name in routes}
+                         for name in group if name in routes and (not ROUTES or name in ROUTES)}
+                if not cells:
+                    continue
                 for name, runs in interleaved(cells, connections).items():
                     results[(name, connections)] = runs
     finally:
@@ -603,11 +607,12 @@ def main():
     missed = ['%s at %d (%s)' % (name, connections, mode) for mode, name, connections, met in targets_met if not met]
     print('\ntargets: %d of %d met%s' % (
         len(targets_met) - len(missed), len(targets_met), (' (missed: %s)' % ', '.join(missed)) if missed else ''))
-    timings = login_timings()
-    print('\n## Refusing a login (median ms, threaded)\n')
-    for name, ms in timings.items():
-        print('- %s: %.1f ms' % (name, ms))
-    print('- unknown email / wrong password: %.2f' % (timings['unknown email'] / timings['wrong password']))
+    if not ROUTES or 'login' in ROUTES:
+        timings = login_timings()
+        print('\n## Refusing a login (median ms, threaded)\n')
+        for name, ms in timings.items():
+            print('- %s: %.1f ms' % (name, ms))
+        print('- unknown email / wrong password: %.2f' % (timings['unknown email'] / timings['wrong password']))
     counts = count_queries(api_key)
     print('\n## SQL queries per request (median)\n')
     for name, count in counts.items():

@@ -26,7 +26,7 @@ import psycopg2
 from odoo import _, api, fields, models
 from odoo.exceptions import AccessError
 
-from .. import compat
+from .. import compat, token_cache
 from ..exceptions import InvalidScope, InvalidToken, KeyConfigError, OAuthError
 from ..tools import MAX_TOKEN_LENGTH, is_canonical_jws
 from .batches import BATCH_SIZE, Budget, run_in_batches
@@ -98,6 +98,23 @@ CLAIM_RULES = (
     ('client_id', lambda claims, ctx: 'client_id' not in claims or isinstance(claims['client_id'], str)),
 )
 
+# The live row of (jti digest, type, kid): the user's ``active`` as a scalar
+# subquery, which PostgreSQL plans in a fraction of a join's time.
+LOOKUP = """
+    SELECT t.id, t.user_id, t.last_used
+      FROM jwt_provider_token t
+     WHERE t.jti_hash = %s AND t.token_type = %s AND t.revoked IS NOT TRUE AND t.key_fp = %s
+       AND (SELECT u.active FROM res_users u WHERE u.id = t.user_id)
+"""
+# The same under a share lock on the token's and the user's rows, skipped when
+# another transaction is changing either: what token_cache may keep.
+LOOKUP_LOCKED = """
+    SELECT t.id, t.user_id, t.last_used
+      FROM jwt_provider_token t JOIN res_users u ON u.id = t.user_id
+     WHERE t.jti_hash = %s AND t.token_type = %s AND t.revoked IS NOT TRUE AND t.key_fp = %s AND u.active
+       FOR SHARE OF t, u SKIP LOCKED
+"""
+
 
 def _utcnow():
     return datetime.datetime.utcnow().replace(microsecond=0)
@@ -139,6 +156,7 @@ class JwtProviderToken(models.Model):
 
     def init(self):
         compat.ensure_unique_index(self, 'jti_hash')  # token identifiers are unique
+        self._init_signal_triggers()
         # The clean-up finds the few spent refresh tokens that still hold a sealed pair.
         self.env.cr.execute('CREATE INDEX IF NOT EXISTS jwt_provider_token_grace_pair_idx'
                             ' ON jwt_provider_token (id) WHERE grace_pair IS NOT NULL')
@@ -149,6 +167,44 @@ class JwtProviderToken(models.Model):
         except KeyConfigError:
             return
         self.env.cr.execute('UPDATE jwt_provider_token SET key_fp = %s WHERE key_fp IS NULL', [fingerprint])
+
+    def _init_signal_triggers(self):
+        """Triggers that move Odoo's cache signal (``compat.cache_signal_sql``)
+        whenever a change could end an access token whose row a worker keeps
+        (``token_cache``): its row revoked, re-keyed or moved, or deleted
+        before it expired, its user archived or restored (refreshes, which
+        spend refresh tokens only, move nothing). They act whoever
+        writes, in the writer's transaction; ``uninstall_hook`` drops them."""
+        relation, statement = compat.cache_signal_sql()  # constants of compat, no input
+        cr = self.env.cr
+        cr.execute(  # pylint: disable=sql-injection
+            """
+            CREATE OR REPLACE FUNCTION jwt_provider_signal() RETURNS trigger LANGUAGE plpgsql AS $body$
+            BEGIN
+                IF to_regclass('%s') IS NOT NULL THEN
+                    %s;
+                END IF;
+                RETURN NULL;
+            END $body$
+        """ % (relation, statement))
+        cr.execute("""
+            DROP TRIGGER IF EXISTS jwt_provider_signal ON jwt_provider_token;
+            CREATE TRIGGER jwt_provider_signal AFTER UPDATE ON jwt_provider_token FOR EACH ROW
+              WHEN (OLD.token_type = 'access' AND (
+                    OLD.revoked IS DISTINCT FROM NEW.revoked OR OLD.key_fp IS DISTINCT FROM NEW.key_fp
+                    OR OLD.user_id IS DISTINCT FROM NEW.user_id OR OLD.jti_hash IS DISTINCT FROM NEW.jti_hash
+                    OR OLD.token_type IS DISTINCT FROM NEW.token_type))
+              EXECUTE PROCEDURE jwt_provider_signal();
+            DROP TRIGGER IF EXISTS jwt_provider_signal_delete ON jwt_provider_token;
+            CREATE TRIGGER jwt_provider_signal_delete AFTER DELETE ON jwt_provider_token FOR EACH ROW
+              WHEN (OLD.revoked IS NOT TRUE AND OLD.token_type = 'access'
+                    AND OLD.expires_at >= (now() AT TIME ZONE 'UTC'))
+              EXECUTE PROCEDURE jwt_provider_signal();
+            DROP TRIGGER IF EXISTS jwt_provider_signal ON res_users;
+            CREATE TRIGGER jwt_provider_signal AFTER UPDATE OF active ON res_users FOR EACH ROW
+              WHEN (OLD.active IS DISTINCT FROM NEW.active)
+              EXECUTE PROCEDURE jwt_provider_signal();
+        """)
 
     def _register_hook(self):
         """At every server start: a key that changed while the server was down
@@ -286,25 +342,43 @@ class JwtProviderToken(models.Model):
         """``((token_id, user_id, last_used), claims)`` of a valid token of
         ``token_type`` (access by default); raises ``InvalidToken``.
 
-        One indexed query checks revocation, the signing key's id and that
-        the user is still active. It runs on every request, so its form is
-        the one PostgreSQL plans fastest: the user's ``active`` as a scalar
-        subquery, not a join (planning a join cost PostgreSQL six times as
-        long as running the whole query).
+        The row (not revoked, signed by the key the kid names, its user active)
+        comes from ``token_cache`` while Odoo's cache signal has not moved since
+        it was read, so most requests of a token run no query of their own;
+        otherwise from one indexed query (``_lookup_row``).
         """
         claims, kid = self._verify(token, token_type)
-        compat.flush(self.env)
-        cr = self.env.cr
-        cr.execute("""
-            SELECT t.id, t.user_id, t.last_used
-              FROM jwt_provider_token t
-             WHERE t.jti_hash = %s AND t.token_type = %s AND t.revoked IS NOT TRUE AND t.key_fp = %s
-               AND (SELECT u.active FROM res_users u WHERE u.id = t.user_id)
-        """, [_digest(claims['jti']), token_type, kid])
-        row = cr.fetchone()
+        key = (_digest(claims['jti']), token_type, kid)
+        registry = self.env.registry
+        row = token_cache.get(registry, key) if token_type == 'access' else None
+        if row is None:
+            row = self._lookup_row(key)
         if not row or str(row[1]) != claims['sub']:
             raise InvalidToken('unknown, revoked or inactive')
+        if row[2] is None or compat.to_datetime(row[2]) < _utcnow() - LAST_USED_RESOLUTION:
+            # This request records the use (``_touch``); the process's other
+            # requests of the token need not, for the next minute.
+            token_cache.touch(registry, key, _utcnow())
         return row, claims
+
+    @api.model
+    def _lookup_row(self, key):
+        """``(token_id, user_id, last_used)`` of the live row of ``key``
+        (``(jti digest, token type, kid)``), or None. An access token's row
+        is kept in ``token_cache`` when it could be read under a share lock
+        (see there); a row another transaction is changing is read without."""
+        compat.flush(self.env)
+        cr = self.env.cr
+        registry = self.env.registry
+        value = token_cache.signal(registry) if key[1] == 'access' else None
+        if value is not None and not getattr(cr, 'readonly', False):
+            cr.execute(LOOKUP_LOCKED, list(key))
+            row = cr.fetchone()
+            if row:
+                token_cache.put(registry, key, value, row)
+                return row
+        cr.execute(LOOKUP, list(key))
+        return cr.fetchone()
 
     @api.model
     def _touch(self, token_id, last_used):

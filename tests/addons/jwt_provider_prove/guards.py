@@ -18,7 +18,7 @@ import jwt.api_jwt
 
 from odoo import SUPERUSER_ID, api
 
-from odoo.addons.jwt_provider import answers, compat, tools
+from odoo.addons.jwt_provider import answers, compat, token_cache, tools
 from odoo.addons.jwt_provider.exceptions import ServiceUnavailable
 from odoo.addons.jwt_provider.models import jwt_provider_login_attempt as attempt_module
 from odoo.addons.jwt_provider.models import jwt_provider_token as token_module
@@ -287,6 +287,22 @@ def _password_change_revokes_nothing():
        ['test_revocation.TestRevocation.test_archived_user_stays_revoked_whatever_falsy_value'])
 def _archiving_revokes_nothing():
     return skipping_reason(JwtProviderToken, '_revoke_users', 'archived')
+
+
+@guard('token-cache-signal', "A revocation reaches the token rows every worker keeps at once, whoever makes it",
+       ['blackbox:test_token_cache.py::test_logout_on_one_worker_ends_the_token_on_every_worker',
+        'blackbox:test_token_cache.py::test_an_archive_in_sql_ends_tokens_at_once_and_a_restore_brings_them_back'])
+def _kept_rows_outlive_the_signal():
+    def get(registry, key):
+        kept = token_cache._kept(registry).get(key)
+        return kept and kept[1]
+    return swap(token_cache, 'get', get)
+
+
+@guard('token-cache-lock', 'A row read while a transaction revokes it is not kept beyond its commit',
+       ['blackbox:test_token_cache.py::test_a_revocation_in_flight_is_not_outlived'], until=18)
+def _rows_kept_without_a_lock():
+    return swap(token_module, 'LOOKUP_LOCKED', token_module.LOOKUP_LOCKED.replace('FOR SHARE OF t, u SKIP LOCKED', ''))
 
 
 @guard('revoked-family', 'A logged-out login stays out within the grace window',
