@@ -218,11 +218,14 @@ SIGNAL_GROUP = 'assets'
 
 
 def cache_signal(registry):
-    """This process's value of that signal, as Odoo's ``check_signaling`` read it
-    at the start of the request (None: the registry does no signaling)."""
+    """This process's value of Odoo's cache signals, as ``check_signaling`` read
+    them at the start of the request: the one sequence up to 16.0, every
+    group's from 17.0 (settings are in 'default', or 'stable' from 18.0), so
+    whatever clears any of Odoo's caches forgets the kept rows too. None: the
+    registry does no signaling."""
     sequences = getattr(registry, 'cache_sequences', None)
     if sequences is not None:
-        return sequences.get(SIGNAL_GROUP)
+        return tuple(sequences.values())
     return getattr(registry, 'cache_sequence', None)
 
 

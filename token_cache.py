@@ -1,19 +1,23 @@
-"""Access-token rows kept between requests, until Odoo's cache signaling says
-something that could revoke them changed (#14).
+"""Rows kept between requests (#14): access tokens' verified claims and rows,
+and the profiles ``/api/me`` answers, until Odoo's cache signal says something
+that could end the token or change the profile has changed.
 
 Verifying a token needs its row (not revoked, its key, its user active). Read
 on every request, that query was most of what a bare ``auth='jwt'`` route
-cost beyond Odoo's own floor. A row is kept here with the value of Odoo's
-cache signal this process had when it read it (``compat.cache_signal``); Odoo
-reads that signal from the database at the start of every request, so a
-change is seen by every worker at its next request.
+cost beyond Odoo's own floor, and the profile query most of the rest of
+``/api/me``. A row is kept here with the value of Odoo's cache signal this
+process had when it read it (``compat.cache_signal``); Odoo reads that signal
+from the database at the start of every request, so a change is seen by every
+worker at its next request.
 
-What moves the signal: triggers (``jwt_provider.token.init``) on every change
-of a row that could end a token (revoked, key, user, deletion of a live one)
-and on a user's ``active``, whoever makes it: the addon, Odoo's ORM, another
-addon or SQL. A row is kept only if it was read under a share lock
-(``FOR SHARE ... SKIP LOCKED``): a transaction changing it meanwhile makes the
-read skip it, so no row read before such a change commits outlives it.
+What moves the signal: triggers (``jwt_provider.token._init_signal_triggers``)
+on every change that could end a token or change a profile, whoever makes it:
+the addon, Odoo's ORM, another addon or SQL; rows are kept only in databases
+where they exist (``arm``). A row is kept only if it was read under a share
+lock (``FOR SHARE ... SKIP LOCKED``): a transaction changing it meanwhile
+makes the read skip it (it is then read without, and not kept), so no row
+read before such a change commits outlives it. Up to 18.0 this matters: the
+signal is a sequence, which moves before the changing transaction commits.
 Rows are kept and used in HTTP requests only.
 """
 import weakref
@@ -23,7 +27,7 @@ from odoo.http import request
 from . import compat
 
 # Rows kept per database (registry); beyond, they are all forgotten at once.
-MAX_ROWS = 10000
+MAX_ROWS = 20000
 
 _rows = {}  # database name -> (weak reference to its registry, {key: (signal, row)})
 
@@ -40,11 +44,23 @@ def _kept(registry, create=False):
     return rows
 
 
+def arm(registry, armed):
+    """Keep rows for ``registry`` or not: only once the signal's triggers exist
+    in its database (checked when the registry loads)."""
+    if armed:
+        _kept(registry, create=True)
+    else:
+        _rows.pop(registry.db_name, None)
+
+
 def signal(registry):
     """The signal a row read now is kept under; None: keep nothing. Only in an
     HTTP request on ``registry``'s database: Odoo checks its signaling at the
     start of each request, not in crons, shells or Odoo's own tests."""
     if not request or getattr(request, 'db', None) != registry.db_name or compat.registry_in_test_mode(registry):
+        return None
+    entry = _rows.get(registry.db_name)
+    if entry is None or entry[0]() is not registry:  # not armed
         return None
     return compat.cache_signal(registry)
 
@@ -60,9 +76,31 @@ def get(registry, key):
     return kept[1]
 
 
+def read(env, key, locked, plain, params):
+    """The row of ``key``: the one kept, or read with ``locked`` (the same
+    query as ``plain`` under a share lock, ``SKIP LOCKED``) and kept, or, when
+    nothing may be kept or another transaction is changing the rows, read with
+    ``plain``. None when there is no such row."""
+    registry = env.registry
+    row = get(registry, key)
+    if row is not None:
+        return row
+    compat.flush(env)  # a write earlier in this request
+    cr = env.cr
+    value = signal(registry)
+    if value is not None and not getattr(cr, 'readonly', False):
+        cr.execute(locked, params)
+        row = cr.fetchone()
+        if row:
+            put(registry, key, value, row)
+            return row
+    cr.execute(plain, params)
+    return cr.fetchone()
+
+
 def put(registry, key, value, row):
     """Keep ``row`` for ``key``, read under the signal ``value``."""
-    rows = _kept(registry, create=True)
+    rows = _kept(registry)
     if len(rows) >= MAX_ROWS:
         rows.clear()
     rows[key] = (value, row)

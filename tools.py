@@ -6,6 +6,7 @@ adapters (``adapters/``) and ``models/ir_http.py`` can both rely on it.
 import base64
 import binascii
 import contextlib
+import functools
 import io
 import json
 import os
@@ -78,6 +79,7 @@ def is_canonical_jws(token):
     return True
 
 
+@functools.lru_cache(maxsize=1024)  # the same token comes back on every request of an app
 def token_db_claim(token):
     """The ``db`` claim of an unverified token, or ``None``: it only routes a
     request to its database, where the token is then verified."""

@@ -112,7 +112,8 @@ class JwtController(http.Controller):
     @http.route('/api/me', type='http', auth='jwt', csrf=False)
     @api_endpoint()
     def me(self, **kw):
-        return _envelope(data=request.env.user._jwt_profile_data(request.httprequest.host_url))
+        user = request.env.user.with_context(jwt_kept_profile=True)  # nothing written before: may be kept
+        return _envelope(data=user._jwt_profile_data(request.httprequest.host_url))
 
     @http.route('/api/logout', type='http', auth='jwt', csrf=False)
     @api_endpoint()

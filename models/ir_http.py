@@ -128,10 +128,11 @@ class IrHttp(models.AbstractModel):
         back what authentication writes before it calls the endpoint. The
         token's claims stay on the request's state (``scope``, ``client_id``).
         """
-        env = api.Environment(request.cr, SUPERUSER_ID, {})
-        (token_id, uid, last_used), claims = env['jwt_provider.token']._lookup_claims(token)
+        Token = api.Environment(request.cr, SUPERUSER_ID, {})['jwt_provider.token']
+        (token_id, uid, last_used), claims = Token._lookup_claims(token)
         state = jwt_state(request)
-        state.token_use = (token_id, last_used)
+        # Most requests have nothing to record: no environment to build after the endpoint.
+        state.token_use = (token_id, last_used) if Token._touch_due(last_used) else None
         state.claims = claims
         return uid
 

@@ -18,6 +18,7 @@ import json
 import logging
 import re
 import secrets
+import time
 
 import jwt
 import jwt.api_jwt
@@ -115,6 +116,9 @@ LOOKUP_LOCKED = """
        FOR SHARE OF t, u SKIP LOCKED
 """
 
+# How many triggers _init_signal_triggers creates: rows are kept only where all exist.
+SIGNAL_TRIGGERS = 5
+
 
 def _utcnow():
     return datetime.datetime.utcnow().replace(microsecond=0)
@@ -173,7 +177,9 @@ class JwtProviderToken(models.Model):
         whenever a change could end an access token whose row a worker keeps
         (``token_cache``): its row revoked, re-keyed or moved, or deleted
         before it expired, its user archived or restored (refreshes, which
-        spend refresh tokens only, move nothing). They act whoever
+        spend refresh tokens only, move nothing); or change a kept profile
+        (``res.users._jwt_user_fields``): a user's login, partner or company,
+        the name or email of a user's partner, a company's name. They act whoever
         writes, in the writer's transaction; ``uninstall_hook`` drops them."""
         relation, statement = compat.cache_signal_sql()  # constants of compat, no input
         cr = self.env.cr
@@ -185,8 +191,15 @@ class JwtProviderToken(models.Model):
                     %s;
                 END IF;
                 RETURN NULL;
+            END $body$;
+            CREATE OR REPLACE FUNCTION jwt_provider_signal_user_partner() RETURNS trigger LANGUAGE plpgsql AS $body$
+            BEGIN
+                IF to_regclass('%s') IS NOT NULL AND EXISTS (SELECT 1 FROM res_users WHERE partner_id = NEW.id) THEN
+                    %s;
+                END IF;
+                RETURN NULL;
             END $body$
-        """ % (relation, statement))
+        """ % (relation, statement, relation, statement))
         cr.execute("""
             DROP TRIGGER IF EXISTS jwt_provider_signal ON jwt_provider_token;
             CREATE TRIGGER jwt_provider_signal AFTER UPDATE ON jwt_provider_token FOR EACH ROW
@@ -201,10 +214,27 @@ class JwtProviderToken(models.Model):
                     AND OLD.expires_at >= (now() AT TIME ZONE 'UTC'))
               EXECUTE PROCEDURE jwt_provider_signal();
             DROP TRIGGER IF EXISTS jwt_provider_signal ON res_users;
-            CREATE TRIGGER jwt_provider_signal AFTER UPDATE OF active ON res_users FOR EACH ROW
-              WHEN (OLD.active IS DISTINCT FROM NEW.active)
+            CREATE TRIGGER jwt_provider_signal AFTER UPDATE ON res_users FOR EACH ROW
+              WHEN (OLD.active IS DISTINCT FROM NEW.active OR OLD.login IS DISTINCT FROM NEW.login
+                    OR OLD.partner_id IS DISTINCT FROM NEW.partner_id OR OLD.company_id IS DISTINCT FROM NEW.company_id)
               EXECUTE PROCEDURE jwt_provider_signal();
+            DROP TRIGGER IF EXISTS jwt_provider_signal ON res_company;
+            CREATE TRIGGER jwt_provider_signal AFTER UPDATE ON res_company FOR EACH ROW
+              WHEN (OLD.name IS DISTINCT FROM NEW.name)
+              EXECUTE PROCEDURE jwt_provider_signal();
+            DROP TRIGGER IF EXISTS jwt_provider_signal_partner ON res_partner;
+            CREATE TRIGGER jwt_provider_signal_partner AFTER UPDATE ON res_partner FOR EACH ROW
+              WHEN (OLD.name IS DISTINCT FROM NEW.name OR OLD.email IS DISTINCT FROM NEW.email)
+              EXECUTE PROCEDURE jwt_provider_signal_user_partner();
         """)
+        # A partner's change moves the signal only for a user's partner: looked up by
+        # an index, which res_users has on partner_id from 19.0 only.
+        cr.execute("""
+            SELECT 1 FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]
+             WHERE i.indrelid = 'res_users'::regclass AND a.attname = 'partner_id'
+        """)
+        if not cr.fetchone():
+            cr.execute('CREATE INDEX jwt_provider_res_users_partner_id_idx ON res_users (partner_id)')
 
     def _register_hook(self):
         """At every server start: a key that changed while the server was down
@@ -215,6 +245,11 @@ class JwtProviderToken(models.Model):
                    " AND to_regclass('jwt_provider_signing_key') IS NOT NULL")
         if not cr.fetchone()[0]:
             return res
+        # Rows are kept only where the triggers that move the signal exist: code
+        # newer than the database (not updated yet) keeps none.
+        cr.execute("SELECT count(*) FROM pg_trigger WHERE NOT tgisinternal AND tgname LIKE %s",
+                   ['jwt\\_provider\\_signal%'])
+        token_cache.arm(self.env.registry, cr.fetchone()[0] == SIGNAL_TRIGGERS)
         try:
             with cr.savepoint():
                 self.env['jwt_provider.key']._signing_key()
@@ -347,38 +382,55 @@ class JwtProviderToken(models.Model):
         it was read, so most requests of a token run no query of their own;
         otherwise from one indexed query (``_lookup_row``).
         """
-        claims, kid = self._verify(token, token_type)
-        key = (_digest(claims['jti']), token_type, kid)
         registry = self.env.registry
-        row = token_cache.get(registry, key) if token_type == 'access' else None
-        if row is None:
-            row = self._lookup_row(key)
+        claims, kid = self._verify_kept(token, token_type)
+        key = (_digest(claims['jti']), token_type, kid)
+        row = self._lookup_row(key)
         if not row or str(row[1]) != claims['sub']:
             raise InvalidToken('unknown, revoked or inactive')
-        if row[2] is None or compat.to_datetime(row[2]) < _utcnow() - LAST_USED_RESOLUTION:
+        last_used = row[2]
+        if isinstance(last_used, str):  # 11.0's cursor answers datetimes as text: parsed once per kept row
+            last_used = compat.to_datetime(last_used)
+            token_cache.touch(registry, key, last_used)
+        if self._touch_due(last_used):
             # This request records the use (``_touch``); the process's other
             # requests of the token need not, for the next minute.
             token_cache.touch(registry, key, _utcnow())
-        return row, claims
+        return (row[0], row[1], last_used), claims
+
+    @api.model
+    def _verify_kept(self, token, token_type):
+        """``_verify(token, token_type)``, whose outcome for an access token is
+        kept (``token_cache``) until the token expires (leeway included) or
+        Odoo's cache signal moves, which every change of a key, a setting or a
+        row that could refuse it does; only the expiry needs checking again."""
+        registry = self.env.registry
+        key = ('jws', token_type, token)
+        kept = token_cache.get(registry, key) if token_type == 'access' else None
+        if kept is not None and time.time() <= kept[2]:
+            return dict(kept[0]), kept[1]
+        value = token_cache.signal(registry) if token_type == 'access' else None
+        claims, kid = self._verify(token, token_type)
+        if value is not None:
+            until = claims['exp'] + self.env['jwt_provider.key']._param('leeway')
+            token_cache.put(registry, key, value, (dict(claims), kid, until))
+        return claims, kid
 
     @api.model
     def _lookup_row(self, key):
         """``(token_id, user_id, last_used)`` of the live row of ``key``
-        (``(jti digest, token type, kid)``), or None. An access token's row
-        is kept in ``token_cache`` when it could be read under a share lock
-        (see there); a row another transaction is changing is read without."""
-        compat.flush(self.env)
-        cr = self.env.cr
-        registry = self.env.registry
-        value = token_cache.signal(registry) if key[1] == 'access' else None
-        if value is not None and not getattr(cr, 'readonly', False):
-            cr.execute(LOOKUP_LOCKED, list(key))
-            row = cr.fetchone()
-            if row:
-                token_cache.put(registry, key, value, row)
-                return row
-        cr.execute(LOOKUP, list(key))
-        return cr.fetchone()
+        (``(jti digest, token type, kid)``), or None; an access token's row
+        is kept between requests (``token_cache``)."""
+        if key[1] != 'access':
+            compat.flush(self.env)
+            self.env.cr.execute(LOOKUP, list(key))
+            return self.env.cr.fetchone()
+        return token_cache.read(self.env, key, LOOKUP_LOCKED, LOOKUP, list(key))
+
+    @api.model
+    def _touch_due(self, last_used):
+        """Whether a use recorded at ``last_used`` is to be recorded again (once a minute)."""
+        return not last_used or compat.to_datetime(last_used) < _utcnow() - LAST_USED_RESOLUTION
 
     @api.model
     def _touch(self, token_id, last_used):
@@ -387,7 +439,7 @@ class JwtProviderToken(models.Model):
         A concurrent request holding the row simply skips it.
         """
         now = _utcnow()
-        if last_used and compat.to_datetime(last_used) >= now - LAST_USED_RESOLUTION:
+        if not self._touch_due(last_used):
             return
         execute_or_skip(self.env.cr, """
             UPDATE jwt_provider_token SET last_used = %s

@@ -7,7 +7,7 @@ from passlib.context import CryptContext
 from odoo import _, api, fields, models
 from odoo.exceptions import AccessDenied, ValidationError
 
-from .. import compat
+from .. import compat, token_cache
 from ..exceptions import (
     IncorrectCode, IncorrectLogin, SecondFactorRequired, SecondFactorUnsupported, SignupDisabled, SignupRefused
 )
@@ -17,6 +17,21 @@ _logger = logging.getLogger(__name__)
 
 EMAIL_RE = re.compile(r'^[^@\s\x00-\x1f\x7f]+@[^@\s\x00-\x1f\x7f]+\.[^@\s.\x00-\x1f\x7f]+$')
 TOTP_CODE_RE = re.compile(r'^[0-9]{6}$')
+# A user's profile (``_jwt_user_fields``): the partner and the company as
+# subqueries, which PostgreSQL plans in a fraction of a join's time.
+PROFILE = """
+    SELECT u.login, p.name, p.email, u.company_id, (SELECT c.name FROM res_company c WHERE c.id = u.company_id)
+      FROM res_users u, LATERAL (SELECT name, email FROM res_partner WHERE id = u.partner_id) p
+     WHERE u.id = %s
+"""
+# The same under a share lock on the three rows, skipped when another
+# transaction is changing one of them: what token_cache may keep.
+PROFILE_LOCKED = """
+    SELECT u.login, p.name, p.email, u.company_id, c.name
+      FROM res_users u JOIN res_partner p ON p.id = u.partner_id JOIN res_company c ON c.id = u.company_id
+     WHERE u.id = %s
+       FOR SHARE OF u, p, c SKIP LOCKED
+"""
 # passlib refuses longer passwords (and hashing them would be a cheap DoS).
 MAX_PASSWORD_LENGTH = 4096
 # Unknown logins verify a dummy hash of the series' own crypt context, so that
@@ -287,15 +302,19 @@ class ResUsers(models.Model):
     # computed the company's display name, twice the cost of the token check.
     def _jwt_user_fields(self):
         """``{id, login, name, email, company_id}`` as ``read`` gives them (the
-        name and email are the partner's, the company ``[id, name]``)."""
+        name and email are the partner's, the company ``[id, name]``). Read
+        fresh, or, in a request that wrote nothing before (context
+        ``jwt_kept_profile``: ``/api/me``), kept between requests as token rows
+        are: every change of these fields moves Odoo's cache signal
+        (``jwt_provider.token._init_signal_triggers``)."""
         self.ensure_one()
-        compat.flush(self.env)  # a write earlier in this request (an overriding method's)
-        self.env.cr.execute("""
-            SELECT u.login, p.name, p.email, u.company_id, (SELECT c.name FROM res_company c WHERE c.id = u.company_id)
-              FROM res_users u, LATERAL (SELECT name, email FROM res_partner WHERE id = u.partner_id) p
-             WHERE u.id = %s
-        """, [self.id])  # subqueries, not joins: PostgreSQL plans them in a fraction of the time
-        login, name, email, company_id, company_name = self.env.cr.fetchone()
+        if self.env.context.get('jwt_kept_profile'):  # /api/me: a request that wrote nothing
+            row = token_cache.read(self.env, ('profile', self.id), PROFILE_LOCKED, PROFILE, [self.id])
+        else:
+            compat.flush(self.env)  # a write earlier in this request (an overriding method's)
+            self.env.cr.execute(PROFILE, [self.id])
+            row = self.env.cr.fetchone()
+        login, name, email, company_id, company_name = row
         return {
             'id': self.id,
             'login': login or False,

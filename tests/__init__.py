@@ -9,3 +9,4 @@ from . import test_second_factor
 from . import test_sessions
 from . import test_i18n
 from . import test_scopes
+from . import test_token_cache

@@ -1,5 +1,6 @@
-"""Token rows kept between requests (token_cache.py, #14): whatever ends a
-token reaches every worker at once, whoever makes the change and however."""
+"""Rows kept between requests (token_cache.py, #14): whatever ends a token or
+changes a profile /api/me answers reaches every worker at once, whoever makes
+the change and however."""
 import os
 
 import psycopg2
@@ -64,3 +65,40 @@ def test_a_revocation_in_flight_is_not_outlived(user):
         assert statuses(tokens['token']) == {498}
     finally:
         connection.close()
+
+
+def profiles(token, calls=4):
+    """The ``(name, company name)`` pairs /api/me answers on both servers."""
+    answers = [requests.get(url + '/api/me', headers=bearer(token), timeout=TIMEOUT)
+               for url in (URL, WORKERS_URL) for _i in range(calls)]
+    assert {answer.status_code for answer in answers} == {200}
+    return {(answer.json()['data']['name'], answer.json()['data']['company_id'][1]) for answer in answers}
+
+
+def test_a_rename_in_flight_is_not_outlived(user):
+    """/api/me keeps profiles between requests: one read while another
+    transaction renames the user is not kept beyond that transaction's commit."""
+    tokens = login(user)
+    (name, company), = profiles(tokens['token'])
+    connection = database()
+    try:
+        cr = connection.cursor()
+        cr.execute("UPDATE res_partner SET name = 'In Flight'"
+                   " WHERE id = (SELECT partner_id FROM res_users WHERE id = %s)", [user['id']])
+        assert profiles(tokens['token']) == {(name, company)}  # not committed yet
+        connection.commit()
+        assert profiles(tokens['token']) == {('In Flight', company)}
+    finally:
+        connection.close()
+
+
+def test_a_company_rename_shows_at_once(admin, user):
+    tokens = login(user)
+    (name, company), = profiles(tokens['token'])
+    company_id = admin.call('res.users', 'read', [user['id']], ['company_id'])[0]['company_id'][0]
+    admin.call('res.company', 'write', [company_id], {'name': company + ' (renamed)'})
+    try:
+        assert profiles(tokens['token']) == {(name, company + ' (renamed)')}
+    finally:
+        admin.call('res.company', 'write', [company_id], {'name': company})
+    assert profiles(tokens['token']) == {(name, company)}

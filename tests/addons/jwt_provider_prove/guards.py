@@ -22,6 +22,7 @@ from odoo.addons.jwt_provider import answers, compat, token_cache, tools
 from odoo.addons.jwt_provider.exceptions import ServiceUnavailable
 from odoo.addons.jwt_provider.models import jwt_provider_login_attempt as attempt_module
 from odoo.addons.jwt_provider.models import jwt_provider_token as token_module
+from odoo.addons.jwt_provider.models import res_users as users_module
 from odoo.addons.jwt_provider.models.ir_http import IrHttp
 from odoo.addons.jwt_provider.models.jwt_provider_client import JwtProviderClient
 from odoo.addons.jwt_provider.models.jwt_provider_key import JwtProviderKey
@@ -289,9 +290,12 @@ def _archiving_revokes_nothing():
     return skipping_reason(JwtProviderToken, '_revoke_users', 'archived')
 
 
-@guard('token-cache-signal', "A revocation reaches the token rows every worker keeps at once, whoever makes it",
+@guard('token-cache-signal',
+       'A revocation or a profile change reaches the rows every worker keeps at once, whoever makes it',
        ['blackbox:test_token_cache.py::test_logout_on_one_worker_ends_the_token_on_every_worker',
-        'blackbox:test_token_cache.py::test_an_archive_in_sql_ends_tokens_at_once_and_a_restore_brings_them_back'])
+        'blackbox:test_token_cache.py::test_an_archive_in_sql_ends_tokens_at_once_and_a_restore_brings_them_back',
+        'blackbox:test_token_cache.py::test_a_company_rename_shows_at_once',
+        'blackbox:test_me_logout.py::test_me_shows_a_rename_at_once'])
 def _kept_rows_outlive_the_signal():
     def get(registry, key):
         kept = token_cache._kept(registry).get(key)
@@ -299,10 +303,14 @@ def _kept_rows_outlive_the_signal():
     return swap(token_cache, 'get', get)
 
 
-@guard('token-cache-lock', 'A row read while a transaction revokes it is not kept beyond its commit',
-       ['blackbox:test_token_cache.py::test_a_revocation_in_flight_is_not_outlived'], until=18)
+@guard('token-cache-lock', 'A row read while a transaction changes it is not kept beyond its commit',
+       ['blackbox:test_token_cache.py::test_a_revocation_in_flight_is_not_outlived',
+        'blackbox:test_token_cache.py::test_a_rename_in_flight_is_not_outlived'], until=18)
 def _rows_kept_without_a_lock():
-    return swap(token_module, 'LOOKUP_LOCKED', token_module.LOOKUP_LOCKED.replace('FOR SHARE OF t, u SKIP LOCKED', ''))
+    undos = [swap(module, name, getattr(module, name).replace(lock, ''))
+             for module, name, lock in ((token_module, 'LOOKUP_LOCKED', 'FOR SHARE OF t, u SKIP LOCKED'),
+                                        (users_module, 'PROFILE_LOCKED', 'FOR SHARE OF u, p, c SKIP LOCKED'))]
+    return lambda: [undo() for undo in undos]
 
 
 @guard('revoked-family', 'A logged-out login stays out within the grace window',
