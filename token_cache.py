@@ -22,10 +22,14 @@ Rows are kept and used in HTTP requests only.
 """
 import weakref
 
+import psycopg2
+
 from odoo.http import request
+from odoo.tools import mute_logger
 
 from . import compat
 
+SERIALIZATION_FAILURE = '40001'
 # Rows kept per database (registry); beyond, they are all forgotten at once.
 MAX_ROWS = 20000
 
@@ -51,6 +55,12 @@ def arm(registry, armed):
         _kept(registry, create=True)
     else:
         _rows.pop(registry.db_name, None)
+
+
+def forget():
+    """Forget every kept row of every database (they are read again as needed)."""
+    for _registry, rows in list(_rows.values()):
+        rows.clear()
 
 
 def signal(registry):
@@ -89,13 +99,26 @@ def read(env, key, locked, plain, params):
     cr = env.cr
     value = signal(registry)
     if value is not None and not getattr(cr, 'readonly', False):
-        cr.execute(locked, params)
-        row = cr.fetchone()
+        row = read_locked(cr, locked, params)
         if row:
             put(registry, key, value, row)
             return row
     cr.execute(plain, params)
     return cr.fetchone()
+
+
+def read_locked(cr, locked, params):
+    """The row ``locked`` reads, or None: rows another transaction is changing
+    are skipped, and Odoo's snapshot (REPEATABLE READ) refuses to lock a row
+    changed since it began (a use recorded, a login): read then without."""
+    try:
+        with mute_logger('odoo.sql_db'), cr.savepoint():
+            cr.execute(locked, params)
+            return cr.fetchone()
+    except psycopg2.OperationalError as e:
+        if e.pgcode != SERIALIZATION_FAILURE:
+            raise
+        return None
 
 
 def put(registry, key, value, row):

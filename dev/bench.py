@@ -22,12 +22,14 @@ load. Each cell also counts the CPU time the server and its PostgreSQL spent
 (their processes' /proc counters) per request: the same ratios by CPU cost
 hold whatever else the machine runs. It prints the median requests/s, p50/p99
 latency, CPU ms per request and those ratios,
-then the cost of refusing a login and the SQL queries of one request of
-each kind, from a --log-level=debug_sql server.
+then the cost of refusing a login, what revocations elsewhere cost /api/me
+(each makes every worker refill what it keeps and Odoo's caches), and the SQL
+queries of one request of each kind, from a --log-level=debug_sql server.
 
 Options (environment): BENCH_CELL (s, default 3), BENCH_ROUNDS (default 3),
 BENCH_CONCURRENCY (default "1 4 16"), BENCH_MODES (default "threaded workers"),
-BENCH_ROUTES (default: all of them; e.g. "floor_db jwt me" while profiling).
+BENCH_ROUTES (default: all of them; e.g. "floor_db jwt me" while profiling),
+BENCH_SIGNAL_RATES (default "0 2 10": revocations a second while /api/me runs).
 
 ``--scale`` measures what a big token table costs: first ``/api/me`` and
 ``/api/login`` against a copy of the database holding BENCH_GC_ROWS tokens
@@ -412,6 +414,73 @@ def count_queries(api_key):
     return counts
 
 
+SIGNAL_RATES = [int(rate) for rate in ENV.get('BENCH_SIGNAL_RATES', '0 2 10').split()]
+SIGNAL_CONNECTIONS = 4
+
+
+def revocation_cost(api_key):
+    """What revocations cost the other requests: ``/api/me`` (4 connections)
+    while something that moves Odoo's cache signal, as a logout or an archive
+    does, happens RATE times a second (a user's partner renamed back and forth
+    in SQL). Each one makes every worker forget what it kept and refill Odoo's
+    caches (the whole of them up to 16.0). ``{(mode, rate): [(rps, cpu_ms), ...]}``."""
+    import threading
+
+    import psycopg2
+    results = {}
+    connection = psycopg2.connect(host='127.0.0.1', port=ENV['HARNESS_PG_PORT'], user='postgres', dbname=BENCH_DB)
+    connection.autocommit = True
+    cr = connection.cursor()
+    cr.execute("SELECT partner_id FROM res_users WHERE id = (SELECT res_id FROM ir_model_data"
+               " WHERE module = 'base' AND name = 'public_user')")
+    partner = cr.fetchone()[0]
+    try:
+        for mode in MODES:
+            args = ['--workers=0'] if mode == 'threaded' else run_tests.workers_args()
+            server = Server('bench-signal-' + mode, *args).wait()
+            try:
+                method, path, headers, body = targets(Credentials(server.url, BENCH_DB, api_key))['me']
+                wrk(server.url, method, path, headers, body, 2, 1)
+                for round_ in range(ROUNDS):
+                    for rate in SIGNAL_RATES:
+                        stop = threading.Event()
+
+                        def signals(rate=rate, stop=stop):
+                            suffix = ''
+                            while rate and not stop.wait(1.0 / rate):
+                                suffix = '' if suffix else '.'
+                                cr.execute("UPDATE res_partner SET name = rtrim(name, '.') || %s WHERE id = %s",
+                                           [suffix, partner])
+                        thread = threading.Thread(target=signals)
+                        thread.start()
+                        before = cpu_seconds((server.proc.pid, BENCH_DB))
+                        rps, _p50, _p99, errors, requests = wrk(server.url, method, path, headers, body,
+                                                                SIGNAL_CONNECTIONS, CELL)
+                        cpu_ms = (cpu_seconds((server.proc.pid, BENCH_DB)) - before) * 1000 / max(requests, 1)
+                        stop.set()
+                        thread.join()
+                        assert not errors, '%d non-2xx answers of /api/me' % errors
+                        results.setdefault((mode, rate), []).append((rps, cpu_ms))
+            finally:
+                server.stop()
+    finally:
+        connection.close()
+    return results
+
+
+def print_revocation_cost(results):
+    print('\n## What revocations cost the other requests (/api/me, %d connections)\n' % SIGNAL_CONNECTIONS)
+    print('| mode | signals/s | req/s | CPU ms/req | req/s against none |')
+    print('|---|---:|---:|---:|---:|')
+    for mode in MODES:
+        base = statistics.median(r[0] for r in results[(mode, SIGNAL_RATES[0])])
+        for rate in SIGNAL_RATES:
+            runs = results[(mode, rate)]
+            rps = statistics.median(r[0] for r in runs)
+            print('| %s | %d | %.0f | %.2f | %.2f |' % (mode, rate, rps, statistics.median(r[1] for r in runs),
+                                                        rps / base if base else 0))
+
+
 def sql_array(names):
     return "ARRAY[%s]" % ', '.join("'%s'" % name for name in names)
 
@@ -613,6 +682,8 @@ def main():
         for name, ms in timings.items():
             print('- %s: %.1f ms' % (name, ms))
         print('- unknown email / wrong password: %.2f' % (timings['unknown email'] / timings['wrong password']))
+    if not ROUTES or 'me' in ROUTES:
+        print_revocation_cost(revocation_cost(api_key))
     counts = count_queries(api_key)
     print('\n## SQL queries per request (median)\n')
     for name, count in counts.items():

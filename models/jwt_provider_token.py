@@ -9,7 +9,9 @@ stored): only the holder of that refresh token can read it back. Each token
 names its key in its header (``kid``) and its row records it (``key_fp``):
 verification picks the key by kid from the key store (``jwt_provider.signing.key``,
 cached), and a retired key's rows are revoked. Verification is a signature and
-claims check plus one indexed query; it never hashes a password or opens a session.
+claims check plus one indexed query, both kept by each worker between requests
+until Odoo's cache signal moves (``token_cache``); it never hashes a password
+or opens a session.
 """
 import base64
 import datetime

@@ -1,6 +1,8 @@
 """Rows kept between requests (token_cache.py): only where the triggers that
 move Odoo's cache signal exist, and those triggers move it. The behaviour
 over HTTP, on every worker, is in tests/blackbox/test_token_cache.py."""
+from odoo import sql_db
+
 from .. import compat, token_cache
 from .common import JwtCase, post_install
 
@@ -63,3 +65,39 @@ class TestTokenCache(JwtCase):
         nobody = self.env['res.partner'].create({'name': 'Nobody'})
         self.assertFalse(self.moves("UPDATE res_partner SET name = 'Bob' WHERE id = %s", [nobody.id]),
                          "a partner that is nobody's user renamed")
+
+    def test_uninstalling_leaves_nothing_on_odoo_tables(self):
+        """The triggers on res_users, res_partner and res_company, their
+        functions and the index on res_users.partner_id the addon may add go
+        with the uninstall hook (the token table's go with the table)."""
+        from ..hooks import uninstall_hook
+        uninstall_hook(self.env if compat.ODOO_VERSION >= 17 else self.env.cr)
+        self.env.cr.execute("""
+            SELECT tgname FROM pg_trigger WHERE NOT tgisinternal AND tgname LIKE 'jwt%%'
+               AND tgrelid IN ('res_users'::regclass, 'res_partner'::regclass, 'res_company'::regclass)
+             UNION ALL SELECT proname FROM pg_proc WHERE proname LIKE 'jwt\\_provider%%'
+             UNION ALL SELECT relname FROM pg_class WHERE relname = 'jwt_provider_res_users_partner_id_idx'
+        """)
+        self.assertEqual(self.env.cr.fetchall(), [])
+
+    def test_a_row_changed_since_the_snapshot_is_read_without_its_lock(self):
+        """Odoo's transactions are REPEATABLE READ: locking a row another
+        transaction changed and committed since the snapshot began fails. The
+        kept read then answers None (read without the lock, not kept), and the
+        request's transaction goes on (``--workers`` at 16 connections met
+        it: a use recorded by a parallel request made a 503)."""
+        from ..models.res_users import PROFILE_LOCKED
+        admin = self.env.ref('base.user_root')  # any committed user
+        first = sql_db.db_connect(self.env.cr.dbname).cursor()
+        second = sql_db.db_connect(self.env.cr.dbname).cursor()
+        try:
+            first.execute('SELECT 1')  # the snapshot begins
+            second.execute('UPDATE res_partner SET name = name WHERE id = %s', [admin.partner_id.id])
+            second.commit()  # a new version of the row, same content
+            self.assertIsNone(token_cache.read_locked(first, PROFILE_LOCKED, [admin.id]))
+            first.execute('SELECT login FROM res_users WHERE id = %s', [admin.id])
+            self.assertEqual(first.fetchone()[0], admin.login)
+        finally:
+            first.rollback()
+            first.close()
+            second.close()

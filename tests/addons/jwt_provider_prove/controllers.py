@@ -9,6 +9,8 @@ import werkzeug.exceptions
 
 from odoo import http
 
+from odoo.addons.jwt_provider import token_cache
+
 from . import guards
 
 _SWITCHED_OFF = {}
@@ -25,4 +27,6 @@ class ProveSwitches(http.Controller):
             _SWITCHED_OFF.pop(guard)()
         if off == '1':
             _SWITCHED_OFF[guard] = guards.switch_off(guard)
+        # A switch moves no cache signal: what was kept under the other setting goes.
+        token_cache.forget()
         return http.Response(' '.join(sorted(_SWITCHED_OFF)) or '-', content_type='text/plain')

@@ -313,6 +313,15 @@ def _rows_kept_without_a_lock():
     return lambda: [undo() for undo in undos]
 
 
+@guard('kept-read-snapshot', "A row changed since the request's snapshot began is read without its lock, never a 503",
+       ['test_token_cache.TestTokenCache.test_a_row_changed_since_the_snapshot_is_read_without_its_lock'])
+def _locked_reads_fail_on_newer_rows():
+    def read_locked(cr, locked, params):
+        cr.execute(locked, params)
+        return cr.fetchone()
+    return swap(token_cache, 'read_locked', read_locked)
+
+
 @guard('revoked-family', 'A logged-out login stays out within the grace window',
        ['test_revocation.TestRevocation.test_a_revoked_family_stays_revoked_within_the_grace_window'])
 def _families_never_die():
