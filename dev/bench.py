@@ -310,9 +310,18 @@ def cell_seconds(name, connections, login_time):
     return min(30, max(2 * CELL, 4 * login_time * max(1, connections / float(os.cpu_count() or 1))))
 
 
+def mode_args(mode):
+    """The server's options of ``mode``. Workers are not recycled during the run
+    (Odoo restarts one after 8,192 requests by default, ``--limit-request``): a
+    restart, with its registry load and empty caches, landed in whichever 3 s
+    cell was running and made its ratio noise."""
+    if mode == 'threaded':
+        return ['--workers=0']
+    return run_tests.workers_args() + ['--limit-request=100000000']  # 16.0 renamed the port option
+
+
 def bench_mode(mode, api_key):
-    args = ['--workers=0'] if mode == 'threaded' else run_tests.workers_args()  # 16.0 renamed the port option
-    server = Server('bench-' + mode, *args).wait()
+    server = Server('bench-' + mode, *mode_args(mode)).wait()
     results = {}
     try:
         routes = targets(Credentials(server.url, BENCH_DB, api_key))
@@ -436,8 +445,7 @@ def revocation_cost(api_key):
     partner = cr.fetchone()[0]
     try:
         for mode in MODES:
-            args = ['--workers=0'] if mode == 'threaded' else run_tests.workers_args()
-            server = Server('bench-signal-' + mode, *args).wait()
+            server = Server('bench-signal-' + mode, *mode_args(mode)).wait()
             try:
                 method, path, headers, body = targets(Credentials(server.url, BENCH_DB, api_key))['me']
                 wrk(server.url, method, path, headers, body, 2, 1)
