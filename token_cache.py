@@ -63,24 +63,30 @@ def forget():
         rows.clear()
 
 
-def signal(registry):
-    """The signal a row read now is kept under; None: keep nothing. Only in an
-    HTTP request on ``registry``'s database: Odoo checks its signaling at the
-    start of each request, not in crons, shells or Odoo's own tests."""
-    if not request or getattr(request, 'db', None) != registry.db_name or compat.registry_in_test_mode(registry):
-        return None
-    entry = _rows.get(registry.db_name)
-    if entry is None or entry[0]() is not registry:  # not armed
+def _current(registry):
+    """Odoo's signal as this request's ``check_signaling`` read it; None outside
+    an HTTP request on ``registry``'s database (crons and shells check none)."""
+    if not request or getattr(request, 'db', None) != registry.db_name:
         return None
     return compat.cache_signal(registry)
 
 
+def signal(registry):
+    """The signal a row read now is kept under; None: keep nothing (outside an
+    HTTP request, while Odoo's tests run, or not armed)."""
+    entry = _rows.get(registry.db_name)
+    if entry is None or entry[0]() is not registry or compat.registry_in_test_mode(registry):
+        return None
+    return _current(registry)
+
+
 def get(registry, key):
-    """The row kept for ``key``, if the signal has not moved since it was read."""
+    """The row kept for ``key``, if the signal has not moved since it was read
+    (rows are kept only where ``signal`` allows it)."""
     kept = _kept(registry).get(key)
     if kept is None:
         return None
-    current = signal(registry)
+    current = _current(registry)
     if current is None or kept[0] != current:
         return None
     return kept[1]

@@ -118,8 +118,35 @@ LOOKUP_LOCKED = """
        FOR SHARE OF t, u SKIP LOCKED
 """
 
-# How many triggers _init_signal_triggers creates: rows are kept only where all exist.
-SIGNAL_TRIGGERS = 5
+# The triggers of _init_signal_triggers; rows are kept only where all of them exist.
+SIGNAL_TRIGGERS_SQL = """
+    DROP TRIGGER IF EXISTS jwt_provider_signal ON jwt_provider_token;
+    CREATE TRIGGER jwt_provider_signal AFTER UPDATE ON jwt_provider_token FOR EACH ROW
+      WHEN (OLD.token_type = 'access' AND (
+            OLD.revoked IS DISTINCT FROM NEW.revoked OR OLD.key_fp IS DISTINCT FROM NEW.key_fp
+            OR OLD.user_id IS DISTINCT FROM NEW.user_id OR OLD.jti_hash IS DISTINCT FROM NEW.jti_hash
+            OR OLD.token_type IS DISTINCT FROM NEW.token_type))
+      EXECUTE PROCEDURE jwt_provider_signal();
+    DROP TRIGGER IF EXISTS jwt_provider_signal_delete ON jwt_provider_token;
+    CREATE TRIGGER jwt_provider_signal_delete AFTER DELETE ON jwt_provider_token FOR EACH ROW
+      WHEN (OLD.revoked IS NOT TRUE AND OLD.token_type = 'access'
+            AND OLD.expires_at >= (now() AT TIME ZONE 'UTC'))
+      EXECUTE PROCEDURE jwt_provider_signal();
+    DROP TRIGGER IF EXISTS jwt_provider_signal ON res_users;
+    CREATE TRIGGER jwt_provider_signal AFTER UPDATE ON res_users FOR EACH ROW
+      WHEN (OLD.active IS DISTINCT FROM NEW.active OR OLD.login IS DISTINCT FROM NEW.login
+            OR OLD.partner_id IS DISTINCT FROM NEW.partner_id OR OLD.company_id IS DISTINCT FROM NEW.company_id)
+      EXECUTE PROCEDURE jwt_provider_signal();
+    DROP TRIGGER IF EXISTS jwt_provider_signal ON res_company;
+    CREATE TRIGGER jwt_provider_signal AFTER UPDATE ON res_company FOR EACH ROW
+      WHEN (OLD.name IS DISTINCT FROM NEW.name)
+      EXECUTE PROCEDURE jwt_provider_signal();
+    DROP TRIGGER IF EXISTS jwt_provider_signal_partner ON res_partner;
+    CREATE TRIGGER jwt_provider_signal_partner AFTER UPDATE ON res_partner FOR EACH ROW
+      WHEN (OLD.name IS DISTINCT FROM NEW.name OR OLD.email IS DISTINCT FROM NEW.email)
+      EXECUTE PROCEDURE jwt_provider_signal();
+"""
+SIGNAL_TRIGGERS = SIGNAL_TRIGGERS_SQL.count('CREATE TRIGGER')
 
 
 def _utcnow():
@@ -189,46 +216,18 @@ class JwtProviderToken(models.Model):
             """
             CREATE OR REPLACE FUNCTION jwt_provider_signal() RETURNS trigger LANGUAGE plpgsql AS $body$
             BEGIN
+                IF TG_TABLE_NAME = 'res_partner' THEN  -- only a user's partner is part of a profile
+                    IF NOT EXISTS (SELECT 1 FROM res_users WHERE partner_id = NEW.id) THEN
+                        RETURN NULL;
+                    END IF;
+                END IF;
                 IF to_regclass('%s') IS NOT NULL THEN
                     %s;
                 END IF;
                 RETURN NULL;
-            END $body$;
-            CREATE OR REPLACE FUNCTION jwt_provider_signal_user_partner() RETURNS trigger LANGUAGE plpgsql AS $body$
-            BEGIN
-                IF to_regclass('%s') IS NOT NULL AND EXISTS (SELECT 1 FROM res_users WHERE partner_id = NEW.id) THEN
-                    %s;
-                END IF;
-                RETURN NULL;
             END $body$
-        """ % (relation, statement, relation, statement))
-        cr.execute("""
-            DROP TRIGGER IF EXISTS jwt_provider_signal ON jwt_provider_token;
-            CREATE TRIGGER jwt_provider_signal AFTER UPDATE ON jwt_provider_token FOR EACH ROW
-              WHEN (OLD.token_type = 'access' AND (
-                    OLD.revoked IS DISTINCT FROM NEW.revoked OR OLD.key_fp IS DISTINCT FROM NEW.key_fp
-                    OR OLD.user_id IS DISTINCT FROM NEW.user_id OR OLD.jti_hash IS DISTINCT FROM NEW.jti_hash
-                    OR OLD.token_type IS DISTINCT FROM NEW.token_type))
-              EXECUTE PROCEDURE jwt_provider_signal();
-            DROP TRIGGER IF EXISTS jwt_provider_signal_delete ON jwt_provider_token;
-            CREATE TRIGGER jwt_provider_signal_delete AFTER DELETE ON jwt_provider_token FOR EACH ROW
-              WHEN (OLD.revoked IS NOT TRUE AND OLD.token_type = 'access'
-                    AND OLD.expires_at >= (now() AT TIME ZONE 'UTC'))
-              EXECUTE PROCEDURE jwt_provider_signal();
-            DROP TRIGGER IF EXISTS jwt_provider_signal ON res_users;
-            CREATE TRIGGER jwt_provider_signal AFTER UPDATE ON res_users FOR EACH ROW
-              WHEN (OLD.active IS DISTINCT FROM NEW.active OR OLD.login IS DISTINCT FROM NEW.login
-                    OR OLD.partner_id IS DISTINCT FROM NEW.partner_id OR OLD.company_id IS DISTINCT FROM NEW.company_id)
-              EXECUTE PROCEDURE jwt_provider_signal();
-            DROP TRIGGER IF EXISTS jwt_provider_signal ON res_company;
-            CREATE TRIGGER jwt_provider_signal AFTER UPDATE ON res_company FOR EACH ROW
-              WHEN (OLD.name IS DISTINCT FROM NEW.name)
-              EXECUTE PROCEDURE jwt_provider_signal();
-            DROP TRIGGER IF EXISTS jwt_provider_signal_partner ON res_partner;
-            CREATE TRIGGER jwt_provider_signal_partner AFTER UPDATE ON res_partner FOR EACH ROW
-              WHEN (OLD.name IS DISTINCT FROM NEW.name OR OLD.email IS DISTINCT FROM NEW.email)
-              EXECUTE PROCEDURE jwt_provider_signal_user_partner();
-        """)
+        """ % (relation, statement))
+        cr.execute(SIGNAL_TRIGGERS_SQL)
         # A partner's change moves the signal only for a user's partner: looked up by
         # an index, which res_users has on partner_id from 19.0 only.
         cr.execute("""
