@@ -312,9 +312,9 @@ def cell_seconds(name, connections, login_time):
 
 def mode_args(mode):
     """The server's options of ``mode``. Workers are not recycled during the run
-    (Odoo restarts one after 8,192 requests by default, ``--limit-request``): a
-    restart, with its registry load and empty caches, landed in whichever 3 s
-    cell was running and made its ratio noise."""
+    (Odoo restarts one after ``--limit-request`` requests: 8,192 by default up to
+    15.0, 65,536 from 16.0): a restart, with its registry load and empty caches,
+    landed in whichever 3 s cell was running and made its ratio noise."""
     if mode == 'threaded':
         return ['--workers=0']
     return run_tests.workers_args() + ['--limit-request=100000000']  # 16.0 renamed the port option

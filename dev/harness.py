@@ -1165,6 +1165,17 @@ class TestAll:
             note = 'PostgreSQL ' + self.pg[s]
         return [s, venv_version(s), passed, failed, skipped, self.setup_seconds.get(s, 0), secs, note]
 
+    FAILURE = re.compile(r'^(?:(?:FAILED|ERROR) \S+|'
+                         r'\[tests\]\s+(?:FAILED|unexpected: |.*(?:FAIL|ERROR): |.*unexplained ERROR lines|'
+                         r'.*stopped after|.*could not run|.*ran no test|no browser test|Odoo exited)|'
+                         r'\[prove\] (?:NOT PROVEN|stopped|no guard|installing failed))')
+
+    def failures(self, log, most=12):
+        """The failing tests a series' log names, so the end of CI's output says which failed."""
+        names = [line.strip()[:160] for line in (read(log, '') or '').splitlines() if self.FAILURE.match(line)]
+        return names[:most] + (['... and %d more (see %s)' % (len(names) - most, rel(log))] if len(names) > most
+                               else [])
+
     def report(self, rows, seconds):
         def minutes(secs):
             return '%.1f' % (secs / 60)
@@ -1179,6 +1190,10 @@ class TestAll:
                                      minutes(setup_secs + secs), note))
         passed, failed, skipped = (sum(row[i] for row in rows) for i in (2, 3, 4))
         print(line % ('all', '', passed, failed, skipped, '', '', minutes(seconds)))
+        print()
+        for s in (row[0] for row in rows if row[3] and row[0] in self.series):
+            for name in self.failures(os.path.join(self.dir, s + '.log')):
+                print('%-7s %s' % (s, name))
         print()
         print('%d passed, %d failed%s' % (passed, failed, ', %d skipped' % skipped if skipped else ''))
         return failed

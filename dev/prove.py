@@ -159,6 +159,10 @@ def prove(only=()):
     with open(report, 'w') as f:  # now with the black-box half
         json.dump(rows, f, indent=1)
     print(markdown(rows))
+    for row in rows:
+        if row['verdict'] == 'NOT PROVEN':
+            print('[prove] NOT PROVEN: %s (%s)' % (row['guard'], ', '.join(
+                '%s off %s, on %s' % (t['test'], t['off'], t['on']) for t in row['tests']) or 'no test'))
     proven = sum(row['verdict'] == 'proven' for row in rows)
     unproven = sum(row['verdict'] == 'NOT PROVEN' for row in rows)
     not_applicable = sum(row['verdict'] == 'n/a' for row in rows)
