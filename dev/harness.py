@@ -1191,10 +1191,10 @@ class TestAll:
         passed, failed, skipped = (sum(row[i] for row in rows) for i in (2, 3, 4))
         print(line % ('all', '', passed, failed, skipped, '', '', minutes(seconds)))
         print()
-        for s in (row[0] for row in rows if row[3] and row[0] in self.series):
-            for name in self.failures(os.path.join(self.dir, s + '.log')):
-                print('%-7s %s' % (s, name))
-        print()
+        names = [(s, name) for s in (row[0] for row in rows if row[3] and row[0] in self.series)
+                 for name in self.failures(os.path.join(self.dir, s + '.log'))]
+        if names:
+            print('\n'.join('%-7s %s' % pair for pair in names) + '\n')
         print('%d passed, %d failed%s' % (passed, failed, ', %d skipped' % skipped if skipped else ''))
         return failed
 
