@@ -28,6 +28,14 @@ LOADED = re.compile(r'odoo\.modules\.loading: Modules loaded\.')
 # then the example addon, which depends on it: a registry read in between holds
 # jwt_provider's ir.http and lacks the example's routes.
 OURS = re.compile(r'odoo\.modules\.loading: [Ll]oading module jwt_provider \(')
+# Requests waiting at once, as a pool of clients keeps them. Odoo's threaded
+# server starts a thread per connection (no bound unless ODOO_MAX_HTTP_THREADS
+# is set) under an address-space limit (--limit-memory-hard, 2.5 GiB): with 137
+# connections held while 19.0 loaded its registry, the server peaked at 2.49 GB,
+# and beyond that its threads could not start (a 500 page once in CI, a SIGSEGV
+# once here). This test is about the wait, not about that limit.
+IN_FLIGHT = 24
+LOG_ENTRY = re.compile(r'\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} ')
 
 
 @pytest.fixture
@@ -78,12 +86,27 @@ def wait_for_line(log, pattern, process, timeout=120):
     raise AssertionError('no line matching %r in %s within %d s' % (pattern.pattern, log, timeout))
 
 
-def probe(url, token, answers):
+def server_errors(log):
+    """The ERROR and CRITICAL entries of the server's log, tracebacks included:
+    a failing run shows what the server saw (its log lives in a temporary
+    directory that CI does not keep)."""
+    entries, keep = [], False
+    for line in log_lines(log):
+        if LOG_ENTRY.match(line):
+            keep = ' ERROR ' in line or ' CRITICAL ' in line
+        if keep:
+            entries.append(line)
+    return '\n'.join(entries[-200:]) or '(no ERROR in %s)' % log
+
+
+def probe(url, token, answers, in_flight):
     moment = time.time()
     try:
         answer = requests.get(url + ROUTE, headers=bearer(token), timeout=120)
     except requests.ConnectionError:
         return
+    finally:
+        in_flight.release()
     answers.append((moment, answer))
 
 
@@ -95,9 +118,11 @@ def test_requests_during_start_wait_for_the_registry(starting_server, tokens):
     if requests.get(os.environ['JWT_TEST_URL'] + ROUTE, timeout=TIMEOUT).status_code != 498:
         pytest.skip('jwt_provider_example is not installed in this database')
     started = logged_at(wait_for_line(log, OURS, process))
-    answers, probes = [], []
+    answers, probes, in_flight = [], [], threading.BoundedSemaphore(IN_FLIGHT)
     while not answers and len(probes) < 300:  # until the first answer: the registry is loaded
-        probes.append(threading.Thread(target=probe, args=(url, tokens['token'], answers)))
+        if not in_flight.acquire(timeout=0.01):
+            continue
+        probes.append(threading.Thread(target=probe, args=(url, tokens['token'], answers, in_flight)))
         probes[-1].start()
         time.sleep(0.001)
     for thread in probes:
@@ -106,6 +131,10 @@ def test_requests_during_start_wait_for_the_registry(starting_server, tokens):
     early = sorted(moment for moment, _answer in answers if moment < loaded)
     report('start-up: %d requests to %s sent while jwt_provider and the modules after it loaded (%.0f ms)'
            % (len(early), ROUTE, 1000 * (loaded - started)))
+    wrong = ['%d %s' % (answer.status_code, answer.text[:200]) for _moment, answer in answers
+             if answer.status_code != 200]
+    assert not wrong, '%d of %d answers were not 200: %s\nserver log:\n%s' % (
+        len(wrong), len(answers), wrong[:3], server_errors(log))
     for _moment, answer in answers:
         assert_envelope(answer, 200, True)
     # Loaded: the routes of the modules loaded after ours are ours to answer.
