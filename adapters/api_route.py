@@ -69,11 +69,18 @@ _MAP_OPTIONS = {'merge_slashes': False} if 'merge_slashes' in inspect.signature(
     else {}
 
 
+_BUILDING = threading.RLock()
+
+
 def _api_map(registry, generate_rules):
     # Kept on the registry: a module install loads a new one, with a new map.
+    # Built once: the requests that waited for a registry to load all want it at once.
     api_map = getattr(registry, '_jwt_api_map', None)
     if api_map is None:
-        api_map = registry._jwt_api_map = _build_api_map(registry, generate_rules)
+        with _BUILDING:
+            api_map = getattr(registry, '_jwt_api_map', None)
+            if api_map is None:
+                api_map = registry._jwt_api_map = _build_api_map(registry, generate_rules)
     return api_map
 
 
