@@ -13,14 +13,13 @@ request side); change behaviour by inheriting those models::
 """
 import sys
 
-from odoo import SUPERUSER_ID, api
 from odoo.http import request
 
 from .exceptions import JwtError
 
 
 def _env():
-    return api.Environment(request.cr, SUPERUSER_ID, {})
+    return request.env['ir.http']._jwt_sudo_env()
 
 
 def create_token(user):

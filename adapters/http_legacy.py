@@ -238,6 +238,10 @@ class IrHttp(models.AbstractModel):
         return api_routings(cls.pool, _rules)
 
     @classmethod
+    def _jwt_era_cursor(cls):
+        return request.cr
+
+    @classmethod
     def _jwt_era_set_user(cls, uid):
         request.uid = uid
         context = dict(request.context)

@@ -194,6 +194,10 @@ class IrHttp(models.AbstractModel):
     _jwt_era_odoo_logs_errors = True
 
     @classmethod
+    def _jwt_era_cursor(cls):
+        return request.env.cr  # request.cr is deprecated from 19.0 (a warning per call)
+
+    @classmethod
     def _jwt_era_set_user(cls, uid):
         request.update_env(user=uid)
         request.update_context(**request.env['res.users'].context_get())

@@ -113,7 +113,7 @@ class IrHttp(models.AbstractModel):
     def _jwt_max_body(cls):
         """Largest API request body accepted, in bytes (413 beyond)."""
         try:
-            limit = api.Environment(request.cr, SUPERUSER_ID, {})['jwt_provider.key']._param('max_body_size')
+            limit = cls._jwt_sudo_env()['jwt_provider.key']._param('max_body_size')
         except Exception:  # the database is gone: answering it is someone else's job
             return DEFAULTS['max_body_size']
         # Remembered for the next request's body, read before it has a cursor.
@@ -128,7 +128,7 @@ class IrHttp(models.AbstractModel):
         back what authentication writes before it calls the endpoint. The
         token's claims stay on the request's state (``scope``, ``client_id``).
         """
-        Token = api.Environment(request.cr, SUPERUSER_ID, {})['jwt_provider.token']
+        Token = cls._jwt_sudo_env()['jwt_provider.token']
         (token_id, uid, last_used), claims = Token._lookup_claims(token)
         state = jwt_state(request)
         # Most requests have nothing to record: no environment to build after the endpoint.
@@ -143,8 +143,7 @@ class IrHttp(models.AbstractModel):
         ``scope`` keeps its user's full rights."""
         if not (routing or {}).get('jwt_scopes'):  # most routes: no environment to build per request
             return
-        env = api.Environment(request.cr, SUPERUSER_ID, {})
-        Token = env['jwt_provider.token']
+        Token = cls._jwt_sudo_env()['jwt_provider.token']
         required = Token._route_scopes(routing or {})
         if required and not Token._scope_allows(claims, required):
             raise InsufficientScope('scope %r lacks %s' % (claims.get('scope'), ' '.join(required)),
@@ -230,13 +229,24 @@ class IrHttp(models.AbstractModel):
         if state is None:
             return
         if state.token_use and 200 <= getattr(response, 'status_code', 200) < 400:
-            api.Environment(request.cr, SUPERUSER_ID, {})['jwt_provider.token']._touch(*state.token_use)
+            cls._jwt_sudo_env()['jwt_provider.token']._touch(*state.token_use)
         if state.stateless:
             cls._jwt_era_stateless()
+
+    @classmethod
+    def _jwt_sudo_env(cls):
+        """The superuser's environment on the request's cursor: verifying a token
+        happens before the request has a user."""
+        return api.Environment(cls._jwt_era_cursor(), SUPERUSER_ID, {})
 
     # -- era hooks: implemented in adapters/http_legacy.py and http_modern.py --
     # Whether Odoo logs an exception ir.http answered (16.0+ do, in Application.__call__).
     _jwt_era_odoo_logs_errors = False
+
+    @classmethod
+    def _jwt_era_cursor(cls):
+        """The request's database cursor."""
+        raise NotImplementedError
 
     @classmethod
     def _jwt_era_set_user(cls, uid):
