@@ -78,3 +78,19 @@ def test_everything_else_still_fails(run_tests, tmp_path, case):
     found, tolerated = scan(run_tests, tmp_path, text, window)
     assert tolerated == []
     assert len(found) == 1, found
+
+
+WARNING = ('{when},123 4242 WARNING jwt_provider_test py.warnings: {path}:116: DeprecationWarning: '
+           'Since 19.0, use request.env.cr directly\n  File "/x/odoo/http.py", line 2802, in __call__\n')
+
+
+@pytest.mark.parametrize('path,counted', [
+    ('/srv/addons/jwt_provider/models/ir_http.py', True),
+    ('/venv/lib/python3.12/site-packages/odoo/addons/jwt_provider/validator.py', True),
+    ('/srv/addons/jwt_provider_example/controllers/main.py', False),  # the example's choice, not the addon's
+    ('/srv/odoo/addons/web/controllers/home.py', False),
+])
+def test_warnings_of_the_addons_code_fail_the_run(run_tests, tmp_path, path, counted):
+    log = tmp_path / 'server.log'
+    log.write_text(WARNING.format(when=stamp(5), path=path))
+    assert bool(run_tests.addon_warnings(str(log))) is counted
