@@ -789,6 +789,7 @@ class Series:
         for name, target in (('jwt_provider_example', 'examples/jwt_provider_example'),
                              ('rest_neighbour', 'tests/addons/rest_neighbour'),  # tests only
                              ('other_second_factor', 'tests/addons/other_second_factor'),  # tests only
+                             ('password_hash_cost', 'tests/addons/password_hash_cost'),  # tests only
                              ('jwt_provider_prove', 'tests/addons/jwt_provider_prove')):  # make prove only
             link = os.path.join(self.addons_links, name)
             if os.path.islink(link) or os.path.isfile(link):

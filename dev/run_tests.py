@@ -32,7 +32,7 @@ SERIES = ENV.get('HARNESS_SERIES', '11.0')
 MAJOR = int(SERIES.split('.')[0])
 TEST_DB = (ENV.get('DB') or 'jwt_provider') + '_test_' + FLAVOR.replace('-', '_')
 LOG_DIR = os.path.join(STATE, 'logs-' + FLAVOR)
-MODULES = 'jwt_provider,jwt_provider_example,rest_neighbour,other_second_factor'
+MODULES = 'jwt_provider,jwt_provider_example,rest_neighbour,other_second_factor,password_hash_cost'
 # The neighbour addon alone, without jwt_provider: how Odoo answers its routes.
 PLAIN_DB = TEST_DB + '_plain'
 NEIGHBOUR = 'rest_neighbour'
