@@ -80,9 +80,10 @@ class TestLoginRules(JwtCase):
         self.assertEqual(Users._jwt_authenticate_password('new@example.com', 'a password'), user)
 
     def test_unknown_login_pays_for_a_real_hash(self):
-        """An unknown email verifies a dummy hash of this series' own crypt
-        context (16.0+ hash with far more rounds than passlib's default), so
-        refusing it costs what refusing a wrong password does."""
+        """An unknown email verifies a dummy hash of the crypt context in force
+        (the series' own, or an addon's override of it, such as the test
+        databases' tests/addons/password_hash_cost), so refusing it costs
+        what refusing a wrong password does."""
         Users = self.env['res.users']
         if compat.crypt_context(Users) is None:
             self.skipTest('no crypt context on this series')

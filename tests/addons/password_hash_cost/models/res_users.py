@@ -22,4 +22,7 @@ class ResUsers(models.Model):
         parent = getattr(super(ResUsers, self), '_crypt_context', None)  # 11.0: auth_crypt's
         if parent is None:
             return None
-        return parent().copy(pbkdf2_sha512__rounds=pbkdf2_sha512.default_rounds)
+        # copy() then update(): 17.0+ wrap passlib's context, and their copy() takes no settings.
+        context = parent().copy()
+        context.update(pbkdf2_sha512__rounds=pbkdf2_sha512.default_rounds)
+        return context
