@@ -47,7 +47,7 @@ def connections_lost(request):
     request.node.user_properties.append(('connections_retried', lost))
     print('connections lost before an answer and retried: %d (at most %d) %s' % (lost, allowed, kinds))
     if lost:
-        report('%s: %d connections lost before an answer retried (at most %d): %s' % (
+        report('%s: connections lost before an answer, retried: %d (at most %d): %s' % (
             request.node.name, lost, allowed, ', '.join('%d %s' % (n, kind) for kind, n in kinds.items())))
     assert lost <= allowed, '%d connections lost before an answer, more than the %d a full backlog explains' % (
         lost, allowed)
